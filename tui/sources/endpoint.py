@@ -1,0 +1,93 @@
+"""Where the container runtime listens: resolution order and socket checks.
+
+Resolution, first match wins: the ``--address`` flag, ``CONTAINER_RUNTIME_ENDPOINT``, ``CONTAINERD_ADDRESS``,
+``runtime-endpoint`` in crictl's config (``CRI_CONFIG_FILE`` or ``/etc/crictl.yaml``), then containerd's default.
+"""
+from __future__ import annotations
+
+import grp
+import os
+import stat
+from dataclasses import dataclass
+from pathlib import Path
+
+from .errors import PermissionDenied, Unreachable
+
+DEFAULT_SOCKET = "/run/containerd/containerd.sock"
+CRICTL_CONFIG = "/etc/crictl.yaml"
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    path: str
+    origin: str  # which rule chose it, e.g. "--address" or "CONTAINER_RUNTIME_ENDPOINT"
+
+    @property
+    def target(self) -> str:
+        return f"unix://{self.path}"
+
+
+def socket_path(address: str) -> str:
+    """``unix:///run/x.sock``, ``unix:/run/x.sock`` and ``/run/x.sock`` all name ``/run/x.sock``."""
+    address = address.strip()
+    if address.startswith("unix://"):
+        return address[len("unix://"):]
+    if address.startswith("unix:"):
+        return address[len("unix:"):]
+    return address
+
+
+def _crictl_runtime_endpoint(config_file: str) -> str | None:
+    try:
+        text = Path(config_file).read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return None
+    # crictl.yaml is flat "key: value" YAML; a line scan avoids needing a YAML parser on the startup path.
+    for line in text.splitlines():
+        key, sep, value = line.partition(":")
+        if sep and key.strip() == "runtime-endpoint":
+            value = value.strip().strip("'\"")
+            if value:
+                return value
+    return None
+
+
+def resolve_endpoint(flag: str | None = None, env: dict[str, str] | None = None) -> Endpoint:
+    env = dict(os.environ) if env is None else env
+    if flag:
+        return Endpoint(socket_path(flag), "--address")
+    for var in ("CONTAINER_RUNTIME_ENDPOINT", "CONTAINERD_ADDRESS"):
+        if env.get(var):
+            return Endpoint(socket_path(env[var]), var)
+    config_file = env.get("CRI_CONFIG_FILE") or CRICTL_CONFIG
+    found = _crictl_runtime_endpoint(config_file)
+    if found:
+        return Endpoint(socket_path(found), f"runtime-endpoint in {config_file}")
+    return Endpoint(DEFAULT_SOCKET, "default")
+
+
+def _group_name(gid: int) -> str:
+    try:
+        return grp.getgrgid(gid).gr_name
+    except KeyError:
+        return str(gid)
+
+
+def check_socket(path: str) -> None:
+    """Raise a user-facing error when ``path`` cannot be a usable runtime socket."""
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        raise Unreachable(f"no containerd socket at {path}", hint="is containerd running? set --address") from None
+    except PermissionError:
+        raise PermissionDenied(
+            f"permission denied reaching {path}", hint="run as root or as a member of the socket's group"
+        ) from None
+    if not stat.S_ISSOCK(st.st_mode):
+        raise Unreachable(f"{path} is not a socket", hint="point --address at containerd's gRPC socket")
+    if not os.access(path, os.R_OK | os.W_OK):
+        group = _group_name(st.st_gid)
+        raise PermissionDenied(
+            f"permission denied on {path} (mode {stat.S_IMODE(st.st_mode):04o}, group {group})",
+            hint=f"run as root or as a member of the socket's group '{group}'",
+        )

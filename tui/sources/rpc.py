@@ -1,0 +1,100 @@
+"""gRPC plumbing shared by the CRI and containerd clients: channels, deadlines, error translation."""
+from __future__ import annotations
+
+from typing import Any, Callable, TypeVar
+
+import grpc
+
+from .endpoint import check_socket
+from .errors import CallFailed, NotFound, PermissionDenied, SourceError, Unimplemented, Unreachable
+
+MAX_MESSAGE = 16 * 1024 * 1024
+DEFAULT_TIMEOUT = 5.0
+
+T = TypeVar("T")
+
+
+def open_channel(path: str) -> grpc.Channel:
+    check_socket(path)
+    return grpc.insecure_channel(
+        f"unix://{path}",
+        options=[
+            ("grpc.max_receive_message_length", MAX_MESSAGE),
+            ("grpc.max_send_message_length", MAX_MESSAGE),
+            ("grpc.enable_retries", 0),
+        ],
+    )
+
+
+def translate(err: grpc.RpcError, path: str, what: str) -> SourceError:
+    code = err.code() if hasattr(err, "code") else None
+    details = (err.details() if hasattr(err, "details") else "") or ""
+    if code == grpc.StatusCode.UNAVAILABLE:
+        low = details.lower()
+        if "connection refused" in low or "no such file" in low or "failed to connect" in low and "http" not in low:
+            return Unreachable(f"nobody listens on {path}", hint="is containerd running? set --address")
+        if "http" in low or "frame" in low or "protocol" in low or "handshake" in low or "header" in low:
+            return Unreachable(f"{path} is not a gRPC server", hint="point --address at containerd's gRPC socket")
+        return Unreachable(f"runtime at {path} unavailable: {details or 'no answer'}")
+    if code == grpc.StatusCode.DEADLINE_EXCEEDED:
+        return Unreachable(f"{what}: runtime at {path} did not answer in time")
+    if code == grpc.StatusCode.UNIMPLEMENTED:
+        return Unimplemented(f"the runtime does not implement {what}", hint="an older runtime, or the CRI plugin is disabled")
+    if code == grpc.StatusCode.NOT_FOUND:
+        return NotFound(f"{what}: {details or 'not found'}")
+    if code in (grpc.StatusCode.PERMISSION_DENIED, grpc.StatusCode.UNAUTHENTICATED):
+        return PermissionDenied(f"{what}: {details}", hint="run as root or as a member of the socket's group")
+    if code == grpc.StatusCode.INTERNAL and ("http" in details.lower() or "frame" in details.lower()):
+        return Unreachable(f"{path} is not a gRPC server", hint="point --address at containerd's gRPC socket")
+    name = code.name if code is not None else "error"
+    return CallFailed(f"{what} failed ({name}): {details}")
+
+
+class RpcClient:
+    """Base: one channel, every call with a deadline, every error translated."""
+
+    def __init__(self, path: str, *, timeout: float = DEFAULT_TIMEOUT, metadata: tuple[tuple[str, str], ...] = ()):
+        self.path = path
+        self.timeout = timeout
+        self.metadata = metadata
+        self._channel: grpc.Channel | None = None
+
+    @property
+    def channel(self) -> grpc.Channel:
+        if self._channel is None:
+            self._channel = open_channel(self.path)
+            self._stubs_ready(self._channel)
+        return self._channel
+
+    def _stubs_ready(self, channel: grpc.Channel) -> None:  # pragma: no cover - overridden
+        pass
+
+    def close(self) -> None:
+        if self._channel is not None:
+            self._channel.close()
+            self._channel = None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def call(self, what: str, method: Callable[..., T], request: Any, *, timeout: float | None = None) -> T:
+        self.channel  # opens lazily and checks the socket first
+        try:
+            return method(request, timeout=timeout or self.timeout, metadata=self.metadata or None)
+        except grpc.RpcError as err:
+            raise translate(err, self.path, what) from None
+
+    def stream(self, what: str, method: Callable[..., Any], request: Any, *, timeout: float | None = None):
+        """Yield the messages of a server stream; ``timeout=None`` means no deadline (long-lived streams)."""
+        self.channel
+        try:
+            call = method(request, timeout=timeout, metadata=self.metadata or None)
+            for message in call:
+                yield message
+        except grpc.RpcError as err:
+            if getattr(err, "code", lambda: None)() == grpc.StatusCode.CANCELLED:
+                return
+            raise translate(err, self.path, what) from None
