@@ -218,7 +218,11 @@ def sanitize_text(
             continue
         i += 1
         if ch == "\t" and tab_size > 0:
-            out.text(" " * (tab_size - out.column() % tab_size))
+            tabs = 1
+            while i < n and s[i] == "\t" and tabs < 4096:
+                tabs += 1
+                i += 1
+            out.text(" " * (tab_size - out.column() % tab_size + (tabs - 1) * tab_size))
         elif code < 0x20 or code == 0x7F or 0x80 <= code <= 0x9F:
             out.text(_control_picture(ch))
         elif 0xD800 <= code <= 0xDFFF:
