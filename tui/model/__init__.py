@@ -1,1 +1,6 @@
-"""n9s."""
+"""The joined picture of the node (headless: no textual, no rich)."""
+from .picture import ContainerRow, Figures, ImageRow, NodeInfo, NodePicture, PodRow, SnapshotRow, SourceHealth, TaskRow
+
+__all__ = [
+    "ContainerRow", "Figures", "ImageRow", "NodeInfo", "NodePicture", "PodRow", "SnapshotRow", "SourceHealth", "TaskRow",
+]

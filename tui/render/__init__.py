@@ -1,1 +1,1 @@
-"""n9s."""
+"""Pure renderers from model objects to table rows (headless: no textual, no rich)."""

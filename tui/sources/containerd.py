@@ -75,6 +75,7 @@ class CtdContainer:
     created_at_ns: int
     updated_at_ns: int
     spec_json: bytes = field(repr=False, default=b"")
+    cri_metadata_json: bytes = field(repr=False, default=b"")
 
     @property
     def kind(self) -> str:
@@ -88,6 +89,20 @@ class CtdContainer:
         except ValueError:
             return {}
         return parsed if isinstance(parsed, dict) else {}
+
+    @cached_property
+    def cri_metadata(self) -> dict[str, Any]:
+        """CRI's record of the container (Name, SandboxID, LogPath, Config, ...), from the containerd extension."""
+        try:
+            parsed = json.loads(self.cri_metadata_json) if self.cri_metadata_json else {}
+        except ValueError:
+            return {}
+        meta = parsed.get("Metadata") if isinstance(parsed, dict) else None
+        return meta if isinstance(meta, dict) else {}
+
+    @property
+    def log_path(self) -> str:
+        return str(self.cri_metadata.get("LogPath") or "")
 
     @property
     def cgroups_path(self) -> str:
@@ -187,6 +202,16 @@ def _metrics(metric: Any) -> TaskMetrics | None:
     )
 
 
+CRI_EXTENSIONS = ("io.cri-containerd.container.metadata", "io.cri-containerd.sandbox.metadata")
+
+
+def _cri_extension(extensions: Any) -> bytes:
+    for key in CRI_EXTENSIONS:
+        if key in extensions:
+            return extensions[key].value
+    return b""
+
+
 def _payload(any_msg: Any) -> dict[str, Any]:
     kind = EVENT_TYPES.get(any_msg.type_url)
     if kind is None:
@@ -245,6 +270,7 @@ class ContainerdClient(RpcClient):
                 created_at_ns=_ts_ns(c.created_at),
                 updated_at_ns=_ts_ns(c.updated_at),
                 spec_json=c.spec.value,
+                cri_metadata_json=_cri_extension(c.extensions),
             )
             for c in r.containers
         ]

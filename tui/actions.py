@@ -1,0 +1,128 @@
+"""The only module that changes the node. Each action checks read-only mode itself (the UI asking first is not
+trusted), performs the call, appends an audit record, and returns a result the UI shows."""
+from __future__ import annotations
+
+import logging
+import signal as signals
+from dataclasses import asdict, dataclass
+from typing import Any, Callable
+
+from .audit import AuditLog
+from .sources.errors import ReadOnlyRefused, SourceError
+
+log = logging.getLogger("n9s.actions")
+
+KILL_SIGNALS = ("SIGTERM", "SIGKILL", "SIGINT", "SIGHUP", "SIGQUIT", "SIGUSR1", "SIGUSR2")
+DEFAULT_GRACE_S = 30
+
+
+@dataclass(frozen=True)
+class Target:
+    id: str
+    name: str = ""
+    namespace: str = ""
+    pod: str = ""
+    kind: str = "container"  # container | pod
+
+
+@dataclass(frozen=True)
+class ActionResult:
+    action: str
+    target: Target
+    ok: bool
+    message: str
+
+
+def signal_number(name: str) -> int:
+    name = name.upper()
+    if not name.startswith("SIG"):
+        name = "SIG" + name
+    if name not in KILL_SIGNALS:
+        raise ValueError(f"unsupported signal {name}; choose one of {', '.join(KILL_SIGNALS)}")
+    return int(getattr(signals, name))
+
+
+class Actions:
+    def __init__(self, cri: Any, containerd: Any = None, *, readonly: bool = False, audit: AuditLog | None = None,
+                 kube: Any = None) -> None:
+        self.cri = cri
+        self.containerd = containerd
+        self.readonly = readonly
+        self.audit = audit or AuditLog()
+        self.kube = kube
+
+    def _run(self, action: str, target: Target, params: dict[str, Any], call: Callable[[], Any]) -> ActionResult:
+        if self.readonly:
+            log.warning("refused %s on %s: read-only mode", action, target.id)
+            raise ReadOnlyRefused(f"{action} refused: n9s runs read-only")
+        try:
+            call()
+        except SourceError as err:
+            self.audit.record(action, [asdict(target)], params, f"error: {err}")
+            log.info("%s on %s failed: %s", action, target.id, err)
+            return ActionResult(action, target, False, str(err))
+        self.audit.record(action, [asdict(target)], params, "ok")
+        log.info("%s on %s: ok", action, target.id)
+        return ActionResult(action, target, True, "ok")
+
+    # ---- containers ----
+    def stop_container(self, target: Target, grace_s: int = DEFAULT_GRACE_S) -> ActionResult:
+        grace_s = max(0, int(grace_s))
+        return self._run("stop-container", target, {"grace_period_s": grace_s},
+                         lambda: self.cri.stop_container(target.id, grace_s))
+
+    def kill_container(self, target: Target, signal: str = "SIGKILL") -> ActionResult:
+        number = signal_number(signal)
+        if self.containerd is None:
+            raise SourceError("killing with a chosen signal needs the containerd API")
+        return self._run("kill-container", target, {"signal": signal.upper()},
+                         lambda: self.containerd.kill(target.id, number))
+
+    def remove_container(self, target: Target) -> ActionResult:
+        return self._run("remove-container", target, {}, lambda: self.cri.remove_container(target.id))
+
+    # ---- pods ----
+    def stop_pod(self, target: Target) -> ActionResult:
+        return self._run("stop-pod", target, {}, lambda: self.cri.stop_pod_sandbox(target.id))
+
+    def remove_pod(self, target: Target) -> ActionResult:
+        return self._run("remove-pod", target, {}, lambda: self.cri.remove_pod_sandbox(target.id))
+
+    def delete_pod_api(self, target: Target, grace_s: int = DEFAULT_GRACE_S) -> ActionResult:
+        if self.kube is None:
+            raise SourceError("deleting a pod needs the Kubernetes API, which is not configured")
+        grace_s = max(0, int(grace_s))
+        return self._run("delete-pod", target, {"grace_period_s": grace_s},
+                         lambda: self.kube.delete_pod(target.namespace, target.name, grace_s))
+
+    # ---- exec: a way into the container, so read-only mode refuses it too ----
+    def exec_sync(self, target: Target, argv: list[str], timeout_s: int = 10):
+        if isinstance(argv, str):
+            raise TypeError("exec takes an argv list, never a shell string")
+        result: dict[str, Any] = {}
+
+        def call() -> None:
+            result["r"] = self.cri.exec_sync(target.id, list(argv), timeout_s)
+
+        outcome = self._run("exec", target, {"argv": list(argv), "timeout_s": timeout_s}, call)
+        return outcome, result.get("r")
+
+    def exec_url(self, target: Target, argv: list[str], *, tty: bool = True, stdin: bool = True):
+        if isinstance(argv, str):
+            raise TypeError("exec takes an argv list, never a shell string")
+        result: dict[str, Any] = {}
+
+        def call() -> None:
+            result["url"] = self.cri.exec_url(target.id, list(argv), tty=tty, stdin=stdin)
+
+        outcome = self._run("shell", target, {"argv": list(argv), "tty": tty}, call)
+        return outcome, result.get("url")
+
+    def attach_url(self, target: Target, *, stdin: bool = False, tty: bool = False):
+        result: dict[str, Any] = {}
+
+        def call() -> None:
+            result["url"] = self.cri.attach_url(target.id, tty=tty, stdin=stdin)
+
+        outcome = self._run("attach", target, {"stdin": stdin, "tty": tty}, call)
+        return outcome, result.get("url")

@@ -1,0 +1,209 @@
+"""The Textual app: owns the refresh loop and the event stream, hands each new picture to the visible screen,
+and opens the other screens. Views, renderers and actions live elsewhere; this stays thin."""
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from textual.app import App
+from textual.binding import Binding
+from textual.message import Message
+from textual.worker import Worker, WorkerState
+
+from .model.picture import NodePicture
+from .palette import NodeCommands
+from .viewspec import ViewSpec
+
+log = logging.getLogger("n9s")
+
+
+@dataclass
+class AppConfig:
+    refresh_s: float = 2.0
+    readonly: bool = False
+    start_view: str = "pods"
+    exit_after_first_paint: bool = False
+
+
+class PictureReady(Message):
+    def __init__(self, picture: NodePicture, took_s: float) -> None:
+        super().__init__()
+        self.picture = picture
+        self.took_s = took_s
+
+
+class N9sApp(App):
+    TITLE = "n9s"
+    COMMANDS = App.COMMANDS | {NodeCommands}
+    BINDINGS = [
+        Binding("q", "quit", "Quit", id="quit", tooltip="Quit n9s", show=False),
+        Binding("ctrl+c", "quit", "Quit", id="quit-ctrl-c", show=False, priority=True),
+        Binding("ctrl+r", "refresh_now", "Refresh", id="refresh", show=False, tooltip="Refresh now"),
+    ]
+
+    def __init__(self, collector: Any, config: AppConfig | None = None, *, events: Any = None, actions: Any = None):
+        super().__init__()
+        self.collector = collector
+        self.config = config or AppConfig()
+        self.readonly = self.config.readonly
+        self.events = events  # a containerd client for the event stream, or None
+        self.actions = actions
+        self.picture: NodePicture | None = None
+        self.last_refresh_s = 0.0
+        self._refreshing = False
+        self._again = False
+        self._timer = None
+        self._needs: set[str] = set()
+        self._stop = threading.Event()
+        self.first_paint_at: float | None = None
+
+    # ---- lifecycle ----
+    def on_mount(self) -> None:
+        from .screens.browser import BrowserScreen
+
+        self.push_screen(BrowserScreen(self.config.start_view))
+        self.request_refresh()
+        if self.events is not None:
+            self.run_worker(self._watch_events, thread=True, group="events", exit_on_error=False, name="events")
+
+    def on_unmount(self) -> None:
+        self._stop.set()
+
+    # ---- refresh loop: never two at once; the next is armed when one completes ----
+    def request_refresh(self) -> None:
+        if self._refreshing:
+            self._again = True
+            return
+        self._refreshing = True
+        if self._timer is not None:
+            self._timer.stop()
+            self._timer = None
+        needs = set(self._needs)
+        self.run_worker(lambda: self._refresh_work(needs), thread=True, group="refresh", exit_on_error=False,
+                        name="refresh")
+
+    def request_refresh_for(self, view: ViewSpec) -> None:
+        self._needs = set(view.needs)
+        self.request_refresh()
+
+    def _refresh_work(self, needs: set[str]) -> None:
+        started = time.perf_counter()
+        picture = self.collector.refresh(snapshots="snapshots" in needs, images="images" in needs)
+        self.post_message(PictureReady(picture, time.perf_counter() - started))
+        if "snapshots" in needs and picture.snapshots:
+            missing = [s.key for s in picture.snapshots if s.size_bytes is None]
+            if missing and self.collector.snapshot_usage(missing, picture.node.snapshotter, budget_s=3.0):
+                self._again = True
+
+    def on_picture_ready(self, message: PictureReady) -> None:
+        self.picture = message.picture
+        self.last_refresh_s = message.took_s
+        screen = self.screen
+        if hasattr(screen, "show_picture"):
+            screen.show_picture(message.picture)
+        if self.first_paint_at is None:
+            self.first_paint_at = time.perf_counter()
+            if self.config.exit_after_first_paint:
+                self.call_after_refresh(self.exit)
+
+    def _refresh_finished(self) -> None:
+        self._refreshing = False
+        if self._again:
+            self._again = False
+            self.request_refresh()
+        elif not self._stop.is_set():
+            self._timer = self.set_timer(self.config.refresh_s, self.request_refresh)
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        worker = event.worker
+        if worker.name == "refresh" and event.state in (WorkerState.SUCCESS, WorkerState.ERROR, WorkerState.CANCELLED):
+            self._refresh_finished()
+        if event.state == WorkerState.ERROR:
+            # The one error path for every worker: tell the user, log the traceback, keep running.
+            err = worker.error
+            log.error("worker %s failed", worker.name, exc_info=err)
+            self.notify(f"{worker.name or 'background task'} failed: {err}", severity="error", timeout=8)
+
+    def action_refresh_now(self) -> None:
+        self.request_refresh()
+
+    # ---- containerd events: an exit, an OOM or a new container shows up at once ----
+    def _watch_events(self) -> None:
+        from .sources.errors import SourceError
+
+        last_asked = 0.0
+        while not self._stop.is_set():
+            try:
+                for event in self.events.subscribe("/tasks/", "/containers/", "/snapshot/", "/images/"):
+                    if self._stop.is_set():
+                        return
+                    now = time.monotonic()
+                    if now - last_asked > 0.25:
+                        last_asked = now
+                        self.call_from_thread(self.request_refresh)
+            except SourceError as err:
+                log.info("event stream broke: %s", err)
+                self.events.close()
+            except Exception:  # noqa: BLE001 - a broken stream must never end the app
+                log.exception("event stream failed")
+            self._stop.wait(1.0)  # reconnect: containerd may be restarting
+
+    # ---- screens ----
+    def open_help(self, view: ViewSpec) -> None:
+        from .screens.help import HelpScreen
+
+        bindings = [b for b in self.screen.BINDINGS if hasattr(b, "key")]
+        self.push_screen(HelpScreen(view, bindings, self.readonly))
+
+    def open_container_detail(self, container_id: str) -> None:
+        from .screens.container_detail import ContainerDetailScreen
+
+        if self.picture is not None and self.picture.container(container_id) is not None:
+            self.push_screen(ContainerDetailScreen(container_id))
+
+    def open_describe(self, kind: str, key: str) -> None:
+        from .describe import describe_loader
+        from .screens.describe import DescribeScreen
+
+        title, loader = describe_loader(self, kind, key)
+        self.push_screen(DescribeScreen(title, loader))
+
+    def open_yaml(self, key: str) -> None:
+        from .describe import yaml_loader
+        from .screens.describe import DescribeScreen
+
+        title, loader = yaml_loader(self, key)
+        self.push_screen(DescribeScreen(title, loader))
+
+    def open_logs(self, kind: str, key: str, previous: bool = False) -> None:
+        from .logs_flow import open_logs
+
+        open_logs(self, kind, key, previous=previous)
+
+    def open_shell(self, kind: str, key: str) -> None:
+        from .exec_flow import open_shell
+
+        open_shell(self, kind, key)
+
+    def open_attach(self, key: str) -> None:
+        from .exec_flow import open_attach
+
+        open_attach(self, key)
+
+    def open_exec_once(self, key: str) -> None:
+        from .exec_flow import open_exec_once
+
+        open_exec_once(self, key)
+
+    def confirm_kill(self, kind: str, keys: list[str]) -> None:
+        from .action_flow import confirm_kill
+
+        confirm_kill(self, kind, keys)
+
+    def confirm_delete(self, kind: str, keys: list[str]) -> None:
+        from .action_flow import confirm_delete
+
+        confirm_delete(self, kind, keys)

@@ -1,0 +1,187 @@
+"""Command line: `n9s` (the TUI), `n9s dump`, `n9s info`. Heavy imports wait until a command needs them, so
+`--help` and `--version` work anywhere, even with no runtime."""
+from __future__ import annotations
+
+import argparse
+import contextlib
+import logging
+import os
+import signal
+import sys
+from pathlib import Path
+
+from . import __version__
+
+_START = __import__("time").perf_counter()
+
+
+def state_dir() -> Path:
+    base = os.environ.get("XDG_STATE_HOME") or os.path.join(os.path.expanduser("~"), ".local", "state")
+    return Path(base) / "n9s"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="n9s",
+        description="K9s for the node: see and fix what runs on this Kubernetes node (containerd, CRI, cgroups).",
+    )
+    p.add_argument("--version", action="version", version=f"n9s {__version__}")
+    p.add_argument("--address", "-a", help="runtime socket (unix path or unix:// URL); default: CONTAINER_RUNTIME_ENDPOINT, "
+                   "CONTAINERD_ADDRESS, /etc/crictl.yaml, /run/containerd/containerd.sock")
+    p.add_argument("--namespace", default=os.environ.get("CONTAINERD_NAMESPACE", "k8s.io"),
+                   help="containerd namespace (default k8s.io, where CRI keeps its objects)")
+    p.add_argument("--pods-dir", default=os.environ.get("N9S_PODS_DIR", "/var/log/pods"),
+                   help="the kubelet's pod log directory (default /var/log/pods)")
+    p.add_argument("--refresh", type=float, default=2.0, help="seconds between refreshes (default 2)")
+    p.add_argument("--readonly", action="store_true", default=_env_flag("N9S_READONLY"),
+                   help="refuse every action that changes the node")
+    p.add_argument("--demo", action="store_true", help="start a throwaway demo node (needs root, containerd, runc) "
+                   "and open n9s on it; it is torn down on exit")
+    p.add_argument("--view", default="pods", help="view to open: pods, containers, tasks, snapshots, images, node")
+    p.add_argument("--debug", action="store_true", help="verbose log file")
+    p.add_argument("--log-file", default=None, help="log file (default <state dir>/n9s.log)")
+    p.add_argument("--exit-after-first-paint", action="store_true", help=argparse.SUPPRESS)
+    sub = p.add_subparsers(dest="command")
+    dump = sub.add_parser("dump", help="print the joined picture of the node once, then exit")
+    fmt = dump.add_mutually_exclusive_group()
+    fmt.add_argument("--json", dest="format", action="store_const", const="json", help="JSON (default)")
+    fmt.add_argument("--table", dest="format", action="store_const", const="table", help="text tables")
+    dump.add_argument("--interval", type=float, default=1.0, help="seconds between the two samples CPU rates need")
+    dump.set_defaults(format="json")
+    sub.add_parser("info", help="where n9s looks for things: endpoint, state dir, audit log, log file")
+    return p
+
+
+def _env_flag(name: str) -> bool:
+    return os.environ.get(name, "").strip().lower() in ("1", "true", "yes", "on")
+
+
+def setup_logging(args: argparse.Namespace) -> Path:
+    path = Path(args.log_file) if args.log_file else state_dir() / "n9s.log"
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        handler: logging.Handler = logging.StreamHandler(os.fdopen(fd, "a", encoding="utf-8"))
+    except OSError:
+        handler = logging.NullHandler()
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger("n9s")
+    root.addHandler(handler)
+    root.setLevel(logging.DEBUG if args.debug else logging.INFO)
+    return path
+
+
+def make_collector(address: str, namespace: str, pods_dir: str):
+    from .model.collector import Collector
+    from .sources.cgroups import CgroupReader
+    from .sources.containerd import ContainerdClient
+    from .sources.cri import CriClient
+
+    cri = CriClient(address)
+    ctd = ContainerdClient(address, namespace=namespace)
+    return Collector(cri, ctd, CgroupReader(), pods_dir=pods_dir)
+
+
+@contextlib.contextmanager
+def demo_node():
+    from .demo import DemoNode, default_pods
+
+    node = DemoNode()
+
+    def _terminate(signum, frame):  # noqa: ARG001 - signal handler signature
+        raise SystemExit(128 + signum)
+
+    old = {s: signal.signal(s, _terminate) for s in (signal.SIGTERM, signal.SIGHUP)}
+    try:
+        print("n9s: starting a demo node (private containerd)…", file=sys.stderr)
+        node.start()
+        node.run_pods(default_pods())
+        yield node
+    finally:
+        print("n9s: tearing the demo node down…", file=sys.stderr)
+        node.stop()
+        for s, h in old.items():
+            signal.signal(s, h)
+
+
+def resolve_address(args: argparse.Namespace) -> str:
+    from .sources.endpoint import resolve_endpoint
+
+    return resolve_endpoint(args.address).path
+
+
+def cmd_info(args: argparse.Namespace) -> int:
+    from .audit import audit_log_path
+    from .sources.endpoint import resolve_endpoint
+
+    ep = resolve_endpoint(args.address)
+    print(f"n9s {__version__}")
+    print(f"runtime endpoint: {ep.path} (from {ep.origin})")
+    print(f"containerd namespace: {args.namespace}")
+    print(f"pod log directory: {args.pods_dir}")
+    print(f"state directory: {state_dir()}")
+    print(f"audit log: {audit_log_path()}")
+    print(f"log file: {args.log_file or state_dir() / 'n9s.log'}")
+    print(f"read-only: {'yes' if args.readonly else 'no'}")
+    return 0
+
+
+def cmd_dump(args: argparse.Namespace, address: str) -> int:
+    from .dump import dump
+    from .sources.errors import SourceError
+
+    collector = make_collector(address, args.namespace, args.pods_dir)
+    try:
+        text = dump(collector, interval=args.interval, fmt=args.format)
+    except SourceError as err:
+        print(f"n9s: {err}", file=sys.stderr)
+        return 2
+    sys.stdout.write(text)
+    return 0
+
+
+def cmd_tui(args: argparse.Namespace, address: str) -> int:
+    from .actions import Actions
+    from .app import AppConfig, N9sApp
+    from .audit import AuditLog
+
+    collector = make_collector(address, args.namespace, args.pods_dir)
+    from .sources.containerd import ContainerdClient
+
+    events = ContainerdClient(address, namespace=args.namespace)
+    actions = Actions(collector.cri, collector.containerd, readonly=args.readonly, audit=AuditLog())
+    config = AppConfig(refresh_s=max(0.2, args.refresh), readonly=args.readonly, start_view=args.view,
+                       exit_after_first_paint=args.exit_after_first_paint)
+    app = N9sApp(collector, config, events=events, actions=actions)
+    app.run()
+    if args.exit_after_first_paint and app.first_paint_at is not None:
+        print(f"first full screen after {app.first_paint_at - _START:.3f}s", file=sys.stderr)
+    return app.return_code or 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    setup_logging(args)
+    if args.command == "info":
+        return cmd_info(args)
+    if args.demo:
+        from .demo import NodeUnavailable
+
+        try:
+            with demo_node() as node:
+                args.pods_dir = str(node.pods_dir)
+                return _run(args, str(node.address))
+        except NodeUnavailable as err:
+            print(f"n9s: cannot start the demo node: {err}", file=sys.stderr)
+            return 2
+    return _run(args, resolve_address(args))
+
+
+def _run(args: argparse.Namespace, address: str) -> int:
+    if args.command == "dump":
+        return cmd_dump(args, address)
+    return cmd_tui(args, address)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,399 @@
+"""One refresh: ask the sources, join what they say, return a new NodePicture.
+
+The collector keeps only what joins across refreshes need: the previous cgroup samples (for rates), a short
+history per container, the facts about a container that never change (its log path, cgroup, exit code once
+exited), and the health of each source. A refresh costs three list calls (sandboxes, containers, tasks) plus the
+cgroup files of running containers; one RPC per container happens only the first time a container is seen.
+"""
+from __future__ import annotations
+
+import os
+import socket
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass, replace
+from typing import Any, Callable
+
+from ..sources.errors import SourceError, Unreachable
+from .joins import build_pods, container_restarts
+from .picture import (
+    OK,
+    STALE,
+    UNAVAILABLE,
+    UNREACHABLE,
+    ContainerRow,
+    Figures,
+    ImageRow,
+    NodeInfo,
+    NodePicture,
+    SnapshotRow,
+    SourceHealth,
+    TaskRow,
+)
+from .node_facts import node_info
+from .snapshots import image_snapshot_tops, join_images, join_snapshots
+
+HISTORY = 60
+
+
+@dataclass
+class _Known:
+    """What is learned once about a container and kept until it disappears."""
+
+    log_path: str = ""
+    cgroups_path: str = ""
+    exit_code: int | None = None
+    reason: str = ""
+    finished_at_ns: int = 0
+    pid: int | None = None
+    location: Any = None
+    status_fetched_for_state: str = ""
+
+
+def figures_from(stats: Any, prev: Any, cpu_cores: Callable[[Any, Any], float | None]) -> Figures:
+    if stats is None:
+        return Figures()
+    get = lambda name: getattr(stats, name, None)  # noqa: E731 - the reader's stats are a plain dataclass
+    throttled = False
+    if prev is not None and get("cpu_nr_throttled") is not None and getattr(prev, "cpu_nr_throttled", None) is not None:
+        throttled = get("cpu_nr_throttled") > prev.cpu_nr_throttled
+    psi = {
+        f"{res}.{kind}": value
+        for res in ("cpu", "memory", "io")
+        for kind in ("some", "full")
+        if (value := get(f"psi_{res}_{kind}_avg10")) is not None
+    }
+    return Figures(
+        cpu_cores=cpu_cores(prev, stats),
+        cpu_usage_ns=get("cpu_usage_ns"),
+        cpu_nr_periods=get("cpu_nr_periods"),
+        cpu_nr_throttled=get("cpu_nr_throttled"),
+        cpu_throttled_ns=get("cpu_throttled_ns"),
+        throttled_recently=throttled,
+        memory_working_set_bytes=get("memory_working_set_bytes"),
+        memory_usage_bytes=get("memory_usage_bytes"),
+        memory_rss_bytes=get("memory_rss_bytes"),
+        memory_cache_bytes=get("memory_cache_bytes"),
+        memory_limit_bytes=get("memory_limit_bytes"),
+        memory_unlimited=bool(get("memory_unlimited")),
+        pids_current=get("pids_current"),
+        pids_max=get("pids_max"),
+        pids_unlimited=bool(get("pids_unlimited")),
+        oom_kills=get("oom_kills"),
+        io_read_bytes=get("io_read_bytes"),
+        io_write_bytes=get("io_write_bytes"),
+        psi=psi,
+    )
+
+
+class Collector:
+    def __init__(
+        self,
+        cri: Any,
+        containerd: Any = None,
+        cgroups: Any = None,
+        *,
+        pods_dir: str = "/var/log/pods",
+        hostname: str | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.cri = cri
+        self.containerd = containerd
+        self.cgroups = cgroups
+        self.pods_dir = pods_dir
+        self.hostname = hostname or socket.gethostname()
+        self.clock = clock
+        self._lock = threading.Lock()
+        self._known: dict[str, _Known] = {}
+        self._prev_stats: dict[str, Any] = {}
+        self._cpu_hist: dict[str, deque[float]] = {}
+        self._mem_hist: dict[str, deque[int]] = {}
+        self._health: dict[str, SourceHealth] = {}
+        self._last: NodePicture | None = None
+        self._static_node: dict[str, Any] = {}
+        self._snapshot_usage: dict[str, tuple[int, int]] = {}
+        self._content_labels: dict[str, dict[str, str]] = {}
+        self._cpu_cores = _cpu_cores_fn()
+
+    # ---- health bookkeeping ----
+    def _set_health(self, name: str, state: str, message: str = "") -> None:
+        old = self._health.get(name)
+        since = old.since if old is not None and old.state == state else self.clock()
+        self._health[name] = SourceHealth(name, state, message, since)
+
+    @property
+    def health(self) -> tuple[SourceHealth, ...]:
+        return tuple(self._health.values())
+
+    # ---- the refresh ----
+    def refresh(self, *, snapshots: bool = False, images: bool = False) -> NodePicture:
+        """Build a new picture. Never raises for a source failure: the failing part is marked instead."""
+        with self._lock:
+            return self._refresh(snapshots=snapshots, images=images)
+
+    def _refresh(self, *, snapshots: bool, images: bool) -> NodePicture:
+        now = self.clock()
+        try:
+            sandboxes = self.cri.list_pod_sandboxes()
+            containers = self.cri.list_containers()
+        except SourceError as err:
+            if isinstance(err, Unreachable):
+                # A fresh channel on the next try: grpc's own reconnect backoff can grow far beyond our 5 s budget.
+                self.cri.close()
+                if self.containerd is not None:
+                    self.containerd.close()
+            self._set_health("runtime", UNREACHABLE, str(err))
+            return self._stale_picture(now)
+        self._set_health("runtime", OK)
+
+        tasks = self._tasks()
+        task_by_id = {t.container_id: t for t in tasks}
+        rows = [self._container_row(c, task_by_id.get(c.id)) for c in containers]
+        self._forget_gone({c.id for c in containers})
+        pods = build_pods(sandboxes, rows)
+
+        node = self._node(now)
+        sandbox_names = {s.id: s for s in sandboxes}
+        names = {r.id: r for r in rows}
+        task_rows = tuple(_task_row(t, names.get(t.container_id), sandbox_names.get(t.container_id)) for t in tasks)
+
+        snaps = self._snapshots(rows, node.snapshotter) if snapshots else None
+        imgs = self._images(rows) if images else None
+
+        picture = NodePicture(
+            taken_at=now,
+            node=node,
+            pods=tuple(pods),
+            containers=tuple(rows),
+            tasks=task_rows,
+            snapshots=snaps,
+            images=imgs,
+            health=self.health,
+        )
+        self._last = picture
+        return picture
+
+    def _stale_picture(self, now: float) -> NodePicture:
+        last = self._last
+        if last is None:
+            return NodePicture(taken_at=now, node=NodeInfo(hostname=self.hostname), health=self.health, stale=True)
+        return replace(last, health=self.health, stale=True)
+
+    def _tasks(self) -> list[Any]:
+        if self.containerd is None:
+            return []
+        try:
+            tasks = self.containerd.tasks()
+        except SourceError as err:
+            self._set_health("containerd", UNAVAILABLE, str(err))
+            return []
+        self._set_health("containerd", OK)
+        return tasks
+
+    def _known_for(self, cid: str) -> _Known:
+        known = self._known.get(cid)
+        if known is None:
+            known = self._known[cid] = _Known()
+        return known
+
+    def _container_row(self, c: Any, task: Any) -> ContainerRow:
+        known = self._known_for(c.id)
+        if task is not None and task.pid:
+            known.pid = task.pid
+        # One status call per container per state it reaches: the log path at first sight, the exit code on exit.
+        if known.status_fetched_for_state != c.state:
+            self._learn_status(c.id, known, c.state)
+        figures = Figures()
+        if c.state == "RUNNING" and self.cgroups is not None:
+            figures = self._figures(c.id, known)
+        cpu_hist, mem_hist = self._history(c.id, figures)
+        exit_code = known.exit_code
+        if exit_code is None and task is not None and task.status == "STOPPED":
+            exit_code = task.exit_status
+        return ContainerRow(
+            id=c.id,
+            sandbox_id=c.pod_sandbox_id,
+            name=c.name,
+            attempt=c.attempt,
+            image=c.image,
+            image_ref=c.image_ref,
+            state=c.state,
+            created_at_ns=c.created_at_ns,
+            namespace=c.labels.get("io.kubernetes.pod.namespace", ""),
+            pod_name=c.labels.get("io.kubernetes.pod.name", ""),
+            pod_uid=c.labels.get("io.kubernetes.pod.uid", ""),
+            labels=c.labels,
+            annotations=c.annotations,
+            restarts=container_restarts(c),
+            pid=known.pid if c.state == "RUNNING" else None,
+            task_status=task.status if task is not None else None,
+            exit_code=exit_code if c.state == "EXITED" else None,
+            reason=known.reason if c.state == "EXITED" else "",
+            finished_at_ns=known.finished_at_ns,
+            log_path=known.log_path,
+            cgroup_path=str(getattr(known.location, "path", "") or ""),
+            figures=figures,
+            cpu_history=cpu_hist,
+            memory_history=mem_hist,
+        )
+
+    def _learn_status(self, cid: str, known: _Known, state: str) -> None:
+        try:
+            status = self.cri.container_status(cid, verbose=True)
+        except SourceError:
+            return  # vanished between list and status: the row shows what the list said
+        known.status_fetched_for_state = state
+        known.log_path = status.log_path or known.log_path
+        linux = status.runtime_spec.get("linux")
+        if isinstance(linux, dict):
+            known.cgroups_path = str(linux.get("cgroupsPath") or known.cgroups_path)
+        if status.pid:
+            known.pid = status.pid
+        if status.state == "EXITED":
+            known.exit_code = status.exit_code
+            known.reason = status.reason
+            known.finished_at_ns = status.finished_at_ns
+
+    def _figures(self, cid: str, known: _Known) -> Figures:
+        if known.location is None:
+            try:
+                known.location = self.cgroups.resolve(cid, cgroups_path=known.cgroups_path or None, pid=known.pid)
+            except OSError:
+                known.location = None
+            if known.location is None:
+                return Figures()
+        try:
+            stats = self.cgroups.read(known.location, full=False)
+        except OSError:
+            return Figures()
+        prev = self._prev_stats.get(cid)
+        self._prev_stats[cid] = stats
+        return figures_from(stats, prev, self._cpu_cores)
+
+    def _history(self, cid: str, figures: Figures) -> tuple[tuple[float, ...], tuple[int, ...]]:
+        cpu = self._cpu_hist.setdefault(cid, deque(maxlen=HISTORY))
+        mem = self._mem_hist.setdefault(cid, deque(maxlen=HISTORY))
+        if figures.cpu_cores is not None:
+            cpu.append(figures.cpu_cores)
+        if figures.memory_working_set_bytes is not None:
+            mem.append(figures.memory_working_set_bytes)
+        return tuple(cpu), tuple(mem)
+
+    def _forget_gone(self, present: set[str]) -> None:
+        for cid in [k for k in self._known if k not in present]:
+            del self._known[cid]
+            self._prev_stats.pop(cid, None)
+            self._cpu_hist.pop(cid, None)
+            self._mem_hist.pop(cid, None)
+            if self.cgroups is not None and hasattr(self.cgroups, "forget"):
+                self.cgroups.forget(cid)
+
+    # ---- node, snapshots, images ----
+    def _node(self, now: float) -> NodeInfo:
+        static = self._static_node
+        if not static.get("ready") or now - static.get("at", 0) > 60:
+            static.update(self._static_node_facts())
+            static["at"] = now
+        return node_info(static, pods_dir=self.pods_dir, hostname=self.hostname)
+
+    def _static_node_facts(self) -> dict[str, Any]:
+        facts: dict[str, Any] = {"ready": True}
+        try:
+            v = self.cri.version()
+            facts.update(runtime_name=v.runtime_name, runtime_version=v.runtime_version, runtime_api_version=v.runtime_api_version)
+            status = self.cri.status(verbose=True)
+            facts["conditions"] = tuple((c.type, c.status, c.reason, c.message) for c in status.conditions)
+            config = status.config()
+            facts["containerd_root"] = str(config.get("containerdRootDir") or "")
+            facts["snapshotter"] = str((config.get("containerd") or {}).get("snapshotter") or "overlayfs")
+        except SourceError:
+            facts["ready"] = False
+        if self.containerd is not None:
+            try:
+                facts["containerd_version"] = self.containerd.version().version
+                facts["failed_plugins"] = tuple(
+                    (f"{p.type}.{p.id}", p.init_error) for p in self.containerd.plugins() if p.init_error
+                )
+            except SourceError:
+                facts["ready"] = False
+        if self.cgroups is not None:
+            facts["cgroup_mode"] = str(getattr(self.cgroups, "mode", "") or "")
+        return facts
+
+    def _snapshots(self, rows: list[ContainerRow], snapshotter: str) -> tuple[SnapshotRow, ...] | None:
+        if self.containerd is None:
+            return None
+        try:
+            snaps = self.containerd.snapshots(snapshotter)
+            ctd_containers = self.containerd.containers()
+            ctd_images = self.containerd.images()
+        except SourceError as err:
+            self._set_health("snapshots", UNAVAILABLE, str(err))
+            return None
+        self._set_health("snapshots", OK)
+        tops = image_snapshot_tops([i.digest for i in ctd_images], self._labels_of, snapshotter)
+        return join_snapshots(snaps, ctd_containers, tops, rows, self._snapshot_usage)
+
+    def _labels_of(self, digest: str) -> dict[str, str]:
+        # Content is immutable by digest, so its labels are cached for the life of the collector.
+        if digest not in self._content_labels:
+            try:
+                self._content_labels[digest] = self.containerd.content_info(digest).labels
+            except SourceError:
+                return {}
+        return self._content_labels[digest]
+
+    def snapshot_usage(self, keys: list[str], snapshotter: str, *, budget_s: float = 5.0) -> int:
+        """Fill the usage cache for snapshot keys not measured yet (costly; run it in a background worker)."""
+        if self.containerd is None:
+            return 0
+        done = 0
+        deadline = time.monotonic() + budget_s
+        for key in keys:
+            if key in self._snapshot_usage:
+                continue
+            if time.monotonic() > deadline:
+                break
+            try:
+                usage = self.containerd.snapshot_usage(key, snapshotter)
+            except SourceError:
+                continue
+            self._snapshot_usage[key] = (usage.size_bytes, usage.inodes)
+            done += 1
+        return done
+
+    def _images(self, rows: list[ContainerRow]) -> tuple[ImageRow, ...] | None:
+        try:
+            images = self.cri.list_images()
+        except SourceError as err:
+            self._set_health("images", UNAVAILABLE, str(err))
+            return None
+        self._set_health("images", OK)
+        return join_images(images, rows)
+
+    def mark_stale(self, message: str) -> None:
+        self._set_health("runtime", STALE, message)
+
+
+def _task_row(task: Any, row: ContainerRow | None, sandbox: Any) -> TaskRow:
+    if row is not None:
+        kind, name, pod = "container", row.name, row.pod_key
+    elif sandbox is not None:
+        kind, name, pod = "sandbox", sandbox.name, f"{sandbox.namespace}/{sandbox.name}"
+    else:
+        kind, name, pod = "", "", ""
+    return TaskRow(task.container_id, task.pid, task.status, task.exit_status, task.exited_at_ns, kind, name, pod)
+
+
+def _cpu_cores_fn() -> Callable[[Any, Any], float | None]:
+    try:
+        from ..sources.cgroups import cpu_cores  # type: ignore[attr-defined]
+
+        return cpu_cores
+    except ImportError:  # pragma: no cover - the cgroup source always ships it
+        return lambda prev, cur: None
+
+
+def default_pods_dir() -> str:
+    return os.environ.get("N9S_PODS_DIR", "/var/log/pods")

@@ -1,0 +1,74 @@
+"""The container detail: what the list views leave out, fetched when the user opens one container."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..sources.errors import SourceError
+from ..sources.procs import ProcessRow, process_tree
+from .picture import ContainerRow, Figures
+
+
+@dataclass(frozen=True)
+class ContainerDetail:
+    row: ContainerRow
+    figures: Figures
+    processes: tuple[ProcessRow, ...] = ()
+    labels: dict[str, str] = field(default_factory=dict)
+    annotations: dict[str, str] = field(default_factory=dict)
+    mounts: tuple[tuple[str, str, bool], ...] = ()  # container path, host path, read-only
+    snapshot_key: str = ""
+    snapshotter: str = ""
+    log_path: str = ""
+    cgroup_path: str = ""
+    error: str = ""
+
+
+def container_detail(collector: Any, row: ContainerRow) -> ContainerDetail:
+    figures = row.figures
+    processes: tuple[ProcessRow, ...] = ()
+    mounts: tuple[tuple[str, str, bool], ...] = ()
+    snapshot_key = snapshotter = ""
+    error = ""
+    try:
+        status = collector.cri.container_status(row.id, verbose=True)
+        mounts = tuple((m.container_path, m.host_path, m.readonly) for m in status.mounts)
+        snapshot_key = str(status.info.get("snapshotKey") or "")
+        snapshotter = str(status.info.get("snapshotter") or "")
+        log_path = status.log_path
+    except SourceError as err:
+        error = str(err)
+        log_path = row.log_path
+    reader = collector.cgroups
+    known = collector._known.get(row.id)  # noqa: SLF001 - the collector owns resolved cgroup locations
+    if reader is not None and known is not None and known.location is not None and row.state == "RUNNING":
+        try:
+            from .collector import figures_from
+
+            full = reader.read(known.location, full=True)
+            figures = figures_from(full, collector._prev_stats.get(row.id), collector._cpu_cores)  # noqa: SLF001
+            figures = _with_rate(figures, row.figures)
+        except OSError:
+            pass
+    if row.pid:
+        processes = tuple(process_tree(row.pid))
+    return ContainerDetail(
+        row=row,
+        figures=figures,
+        processes=processes,
+        labels=dict(row.labels),
+        annotations=dict(row.annotations),
+        mounts=mounts,
+        snapshot_key=snapshot_key,
+        snapshotter=snapshotter,
+        log_path=log_path,
+        cgroup_path=row.cgroup_path,
+        error=error,
+    )
+
+
+def _with_rate(full: Figures, light: Figures) -> Figures:
+    # The full read and the refresh's light read are a moment apart; keep the refresh's rate.
+    from dataclasses import replace
+
+    return replace(full, cpu_cores=light.cpu_cores, throttled_recently=light.throttled_recently)

@@ -1,0 +1,104 @@
+"""Pure joins: containers into pods, with the figures a pod row shows."""
+from __future__ import annotations
+
+from typing import Any, Iterable
+
+from .picture import ContainerRow, Figures, PodRow
+
+RESTART_ANNOTATION = "io.kubernetes.container.restartCount"
+
+
+def container_restarts(container: Any) -> int:
+    """The kubelet's restart count annotation, else the CRI attempt number."""
+    raw = (getattr(container, "annotations", None) or {}).get(RESTART_ANNOTATION, "")
+    try:
+        return max(0, int(raw))
+    except (TypeError, ValueError):
+        return max(0, int(getattr(container, "attempt", 0) or 0))
+
+
+def current_attempts(containers: Iterable[ContainerRow]) -> list[ContainerRow]:
+    """The newest attempt of each container name (older attempts are history)."""
+    newest: dict[str, ContainerRow] = {}
+    for c in containers:
+        seen = newest.get(c.name)
+        if seen is None or (c.attempt, c.created_at_ns) > (seen.attempt, seen.created_at_ns):
+            newest[c.name] = c
+    return sorted(newest.values(), key=lambda c: c.name)
+
+
+def _sum(values: list[int | None]) -> int | None:
+    known = [v for v in values if v is not None]
+    return sum(known) if known else None
+
+
+def _sum_f(values: list[float | None]) -> float | None:
+    known = [v for v in values if v is not None]
+    return sum(known) if known else None
+
+
+def pod_figures(containers: list[ContainerRow]) -> Figures:
+    running = [c for c in containers if c.state == "RUNNING"]
+    figs = [c.figures for c in running]
+    limits = [f.memory_limit_bytes for f in figs]
+    unlimited = any(f.memory_unlimited for f in figs) or not figs
+    return Figures(
+        cpu_cores=_sum_f([f.cpu_cores for f in figs]),
+        cpu_usage_ns=_sum([f.cpu_usage_ns for f in figs]),
+        throttled_recently=any(f.throttled_recently for f in figs),
+        memory_working_set_bytes=_sum([f.memory_working_set_bytes for f in figs]),
+        memory_usage_bytes=_sum([f.memory_usage_bytes for f in figs]),
+        memory_limit_bytes=None if unlimited or any(v is None for v in limits) else _sum(limits),
+        memory_unlimited=unlimited and bool(figs),
+        pids_current=_sum([f.pids_current for f in figs]),
+        oom_kills=_sum([f.oom_kills for f in figs]),
+    )
+
+
+def pod_status(sandbox_state: str, current: list[ContainerRow]) -> str:
+    """A kubectl-like status word from the runtime alone."""
+    if sandbox_state != "READY":
+        return "NotReady"
+    if not current:
+        return "ContainerCreating"
+    if any(c.reason == "OOMKilled" for c in current):
+        return "OOMKilled"
+    if any(c.state == "EXITED" and c.exit_code not in (0, None) for c in current):
+        return "Error"
+    if all(c.state == "EXITED" for c in current):
+        return "Completed"
+    if any(c.state in ("CREATED", "UNKNOWN") for c in current):
+        return "ContainerCreating" if any(c.state == "CREATED" for c in current) else "Unknown"
+    return "Running"
+
+
+def build_pods(sandboxes: Iterable[Any], rows: list[ContainerRow]) -> list[PodRow]:
+    by_sandbox: dict[str, list[ContainerRow]] = {}
+    for r in rows:
+        by_sandbox.setdefault(r.sandbox_id, []).append(r)
+    pods = []
+    for s in sandboxes:
+        mine = sorted(by_sandbox.get(s.id, []), key=lambda c: (c.name, c.attempt))
+        current = current_attempts(mine)
+        pods.append(
+            PodRow(
+                id=s.id,
+                namespace=s.namespace or s.labels.get("io.kubernetes.pod.namespace", ""),
+                name=s.name or s.labels.get("io.kubernetes.pod.name", ""),
+                uid=s.uid or s.labels.get("io.kubernetes.pod.uid", ""),
+                attempt=s.attempt,
+                state=s.state,
+                created_at_ns=s.created_at_ns,
+                labels=s.labels,
+                annotations=s.annotations,
+                containers=tuple(mine),
+                status=pod_status(s.state, current),
+                ready=sum(1 for c in current if c.state == "RUNNING"),
+                total=len(current),
+                restarts=sum(c.restarts for c in current),
+                figures=pod_figures(current),
+                static=s.annotations.get("kubernetes.io/config.source", "") == "file",
+            )
+        )
+    pods.sort(key=lambda p: (p.namespace, p.name, -p.attempt))
+    return pods

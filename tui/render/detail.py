@@ -1,0 +1,54 @@
+"""The container detail as sections of (what, value) lines, sanitised."""
+from __future__ import annotations
+
+from ..model.detail import ContainerDetail
+from ..sanitize import sanitize_label
+from . import format as fmt
+
+S = sanitize_label
+
+
+def detail_sections(d: ContainerDetail, now: float) -> list[tuple[str, list[tuple[str, str]]]]:
+    r, f = d.row, d.figures
+    figures = [
+        ("state", f"{r.state}" + (f" exit {r.exit_code} {r.reason}" if r.state == "EXITED" else "")),
+        ("pod", S(r.pod_key)),
+        ("image", S(r.image, 120)),
+        ("attempt / restarts", f"{r.attempt} / {r.restarts}"),
+        ("pid", fmt.count(r.pid)),
+        ("cpu", fmt.cpu(f.cpu_cores) + "  " + fmt.sparkline(r.cpu_history)),
+        ("throttled", f"{fmt.count(f.cpu_nr_throttled)} of {fmt.count(f.cpu_nr_periods)} periods, "
+                      f"{fmt.count(None if f.cpu_throttled_ns is None else f.cpu_throttled_ns // 1_000_000)} ms"),
+        ("memory (working set)", fmt.mem(f.memory_working_set_bytes) + "  " + fmt.sparkline(r.memory_history)),
+        ("memory usage / rss / cache", f"{fmt.mem(f.memory_usage_bytes)} / {fmt.mem(f.memory_rss_bytes)} / "
+                                       f"{fmt.mem(f.memory_cache_bytes)}"),
+        ("memory limit", fmt.limit(f.memory_limit_bytes, f.memory_unlimited)
+         + (f" ({fmt.percent(f.memory_percent_of_limit)} used)" if f.memory_percent_of_limit is not None else "")),
+        ("pids", f"{fmt.count(f.pids_current)} of {'no limit' if f.pids_unlimited else fmt.count(f.pids_max)}"),
+        ("oom kills", fmt.count(f.oom_kills)),
+        ("io read / write", f"{fmt.mem(f.io_read_bytes)} / {fmt.mem(f.io_write_bytes)}"),
+    ]
+    if f.psi:
+        figures.append(("pressure (avg10)", ", ".join(f"{k} {v:.2f}" for k, v in sorted(f.psi.items()))))
+    sections = [("Figures", figures)]
+    procs = [
+        (f"{'  ' * p.depth}{p.pid}", f"{S(p.user, 16)}  cpu {p.cpu_percent if p.cpu_percent is not None else '-'}%"
+                                      f"  rss {fmt.mem(p.rss_bytes)}  {S(p.command, 160)}")
+        for p in d.processes
+    ]
+    sections.append(("Processes", procs or [("-", "no running task")]))
+    sections.append(("Labels", [(S(k), S(v, 160)) for k, v in sorted(d.labels.items())] or [("-", "")]))
+    sections.append(("Annotations", [(S(k), S(v, 160)) for k, v in sorted(d.annotations.items())] or [("-", "")]))
+    sections.append(("Mounts", [(S(c), S(h, 160) + (" (ro)" if ro else "")) for c, h, ro in d.mounts] or [("-", "")]))
+    sections.append((
+        "Files",
+        [
+            ("id", r.id),
+            ("snapshot", f"{S(d.snapshot_key)} ({S(d.snapshotter)})" if d.snapshot_key else "-"),
+            ("log", S(d.log_path, 200) or "-"),
+            ("cgroup", S(d.cgroup_path, 200) or "-"),
+        ],
+    ))
+    if d.error:
+        sections.append(("Errors", [("status", S(d.error, 200))]))
+    return sections

@@ -1,0 +1,63 @@
+"""Formatting of figures for table cells: pure, locale-free, '-' for anything unknown."""
+from __future__ import annotations
+
+import humanize
+
+UNKNOWN = "-"
+
+
+def cpu(cores: float | None) -> str:
+    """CPU in millicores below ten cores (K9s habit), in cores above."""
+    if cores is None:
+        return UNKNOWN
+    if cores < 10:
+        return f"{round(cores * 1000)}m"
+    return f"{cores:.1f}"
+
+
+def mem(value: int | None) -> str:
+    if value is None:
+        return UNKNOWN
+    return humanize.naturalsize(value, binary=True, format="%.1f")
+
+
+def limit(value: int | None, unlimited: bool) -> str:
+    if unlimited:
+        return "no limit"
+    return mem(value)
+
+
+def percent(value: float | None) -> str:
+    return UNKNOWN if value is None else f"{value:.0f}%"
+
+
+def count(value: int | None) -> str:
+    return UNKNOWN if value is None else str(value)
+
+
+def age(created_ns: int, now_s: float) -> str:
+    """K9s-style age: 42s, 5m12s, 3h4m, 12d."""
+    if not created_ns:
+        return UNKNOWN
+    secs = max(0, int(now_s - created_ns / 1e9))
+    if secs < 60:
+        return f"{secs}s"
+    if secs < 3600:
+        return f"{secs // 60}m{secs % 60}s"
+    if secs < 86400:
+        return f"{secs // 3600}h{(secs % 3600) // 60}m"
+    return f"{secs // 86400}d"
+
+
+def short_id(value: str, width: int = 13) -> str:
+    return value[:width]
+
+
+def sparkline(values: tuple[float, ...] | tuple[int, ...], width: int = 30) -> str:
+    """A text sparkline of the last ``width`` values, scaled to their own maximum."""
+    blocks = "▁▂▃▄▅▆▇█"
+    tail = list(values)[-width:]
+    if not tail:
+        return ""
+    top = max(tail) or 1
+    return "".join(blocks[min(len(blocks) - 1, int(v / top * (len(blocks) - 1)))] for v in tail)

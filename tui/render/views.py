@@ -1,0 +1,144 @@
+"""Renderers: pure functions from the node picture to table rows (golden-tested).
+
+Everything that came from a container (names, labels, images) passes through the sanitiser here, so no view can
+forget to.
+"""
+from __future__ import annotations
+
+from ..model.picture import ContainerRow, ImageRow, NodePicture, PodRow, SnapshotRow, TaskRow
+from ..sanitize import sanitize_label
+from . import format as fmt
+from .table import Column, Row
+
+S = sanitize_label
+
+POD_COLUMNS = (
+    Column("NAMESPACE"), Column("NAME"), Column("READY"), Column("STATUS"), Column("RESTARTS", numeric=True),
+    Column("CPU", numeric=True), Column("MEM", numeric=True), Column("%MEM/L", numeric=True),
+    Column("PIDS", numeric=True), Column("AGE", numeric=True),
+)
+
+CONTAINER_COLUMNS = (
+    Column("NAME"), Column("POD"), Column("STATE"), Column("EXIT", numeric=True), Column("ATTEMPT", numeric=True),
+    Column("CPU", numeric=True), Column("MEM", numeric=True), Column("LIMIT", numeric=True),
+    Column("%MEM/L", numeric=True), Column("PIDS", numeric=True), Column("THROTTLED", numeric=True),
+    Column("OOM", numeric=True), Column("IMAGE"), Column("AGE", numeric=True),
+)
+
+TASK_COLUMNS = (
+    Column("CONTAINER"), Column("KIND"), Column("NAME"), Column("POD"), Column("PID", numeric=True),
+    Column("STATUS"), Column("EXIT", numeric=True),
+)
+
+SNAPSHOT_COLUMNS = (
+    Column("KEY"), Column("KIND"), Column("PARENT"), Column("SIZE", numeric=True), Column("INODES", numeric=True),
+    Column("OWNER"), Column("ORPHAN"), Column("AGE", numeric=True),
+)
+
+IMAGE_COLUMNS = (
+    Column("NAME"), Column("ID"), Column("SIZE", numeric=True), Column("USED BY"), Column("PINNED"),
+)
+
+
+def _age_sort(created_ns: int) -> float | None:
+    return -created_ns if created_ns else None
+
+
+def pod_row(p: PodRow, now: float) -> Row:
+    f = p.figures
+    status = p.status
+    if p.api is not None and getattr(p.api, "status_text", ""):
+        status = p.api.status_text
+    flags = f" ({', '.join(p.flags)})" if p.flags else ""
+    name = S(p.name) + (" [static]" if p.static else "")
+    return Row(
+        key=p.id,
+        cells=(
+            S(p.namespace), name, f"{p.ready}/{p.total}", S(status) + flags, str(p.restarts),
+            fmt.cpu(f.cpu_cores), fmt.mem(f.memory_working_set_bytes), fmt.percent(f.memory_percent_of_limit),
+            fmt.count(f.pids_current), fmt.age(p.created_at_ns, now),
+        ),
+        sort_values=(
+            p.namespace, p.name, p.ready, status, p.restarts, f.cpu_cores, f.memory_working_set_bytes,
+            f.memory_percent_of_limit, f.pids_current, _age_sort(p.created_at_ns),
+        ),
+        health="failed" if p.flags and p.health == "ok" else p.health,
+        labels=p.labels,
+    )
+
+
+def render_pods(picture: NodePicture, now: float) -> list[Row]:
+    return [pod_row(p, now) for p in picture.pods]
+
+
+def container_row(c: ContainerRow, now: float) -> Row:
+    f = c.figures
+    state = c.state + (f" ({c.reason})" if c.reason and c.state == "EXITED" else "")
+    throttled = f.cpu_nr_throttled
+    return Row(
+        key=c.id,
+        cells=(
+            S(c.name), S(c.pod_key), state, fmt.count(c.exit_code), str(c.attempt), fmt.cpu(f.cpu_cores),
+            fmt.mem(f.memory_working_set_bytes), fmt.limit(f.memory_limit_bytes, f.memory_unlimited)
+            if c.state == "RUNNING" else fmt.UNKNOWN,
+            fmt.percent(f.memory_percent_of_limit), fmt.count(f.pids_current), fmt.count(throttled),
+            fmt.count(f.oom_kills), S(c.image, 60), fmt.age(c.created_at_ns, now),
+        ),
+        sort_values=(
+            c.name, c.pod_key, c.state, c.exit_code, c.attempt, f.cpu_cores, f.memory_working_set_bytes,
+            None if f.memory_unlimited else f.memory_limit_bytes, f.memory_percent_of_limit, f.pids_current,
+            throttled, f.oom_kills, c.image, _age_sort(c.created_at_ns),
+        ),
+        health=c.health,
+        labels=c.labels,
+    )
+
+
+def render_containers(picture: NodePicture, now: float, sandbox_id: str | None = None) -> list[Row]:
+    rows = picture.containers if sandbox_id is None else tuple(c for c in picture.containers if c.sandbox_id == sandbox_id)
+    return [container_row(c, now) for c in rows]
+
+
+def task_row(t: TaskRow) -> Row:
+    exit_cell = str(t.exit_status) if t.status == "STOPPED" else fmt.UNKNOWN
+    health = "ok" if t.status == "RUNNING" else ("failed" if t.status == "STOPPED" and t.exit_status else "done")
+    return Row(
+        key=t.container_id,
+        cells=(fmt.short_id(t.container_id), t.kind or "-", S(t.name) or "-", S(t.pod) or "-", str(t.pid or "-"),
+               t.status, exit_cell),
+        sort_values=(t.container_id, t.kind, t.name, t.pod, t.pid, t.status, t.exit_status),
+        health=health,
+    )
+
+
+def render_tasks(picture: NodePicture, now: float) -> list[Row]:
+    return [task_row(t) for t in picture.tasks]
+
+
+def snapshot_row(s: SnapshotRow, now: float) -> Row:
+    return Row(
+        key=s.key,
+        cells=(S(s.key, 24), s.kind, S(s.parent, 24) or "-", fmt.mem(s.size_bytes), fmt.count(s.inodes),
+               S(s.owner) or "-", "ORPHAN" if s.orphan else "", fmt.age(s.created_at_ns, now)),
+        sort_values=(s.key, s.kind, s.parent, s.size_bytes, s.inodes, s.owner, s.orphan, _age_sort(s.created_at_ns)),
+        health="orphan" if s.orphan else "ok",
+    )
+
+
+def render_snapshots(picture: NodePicture, now: float) -> list[Row]:
+    return [snapshot_row(s, now) for s in picture.snapshots or ()]
+
+
+def image_row(i: ImageRow) -> Row:
+    users = ", ".join(S(u) for u in i.used_by[:3]) + (f" +{len(i.used_by) - 3}" if len(i.used_by) > 3 else "")
+    return Row(
+        key=i.id,
+        cells=(S(i.name, 60), fmt.short_id(i.id.removeprefix("sha256:")), fmt.mem(i.size), users or "-",
+               "yes" if i.pinned else ""),
+        sort_values=(i.name, i.id, i.size, len(i.used_by), i.pinned),
+        health="ok" if i.used_by else "done",
+    )
+
+
+def render_images(picture: NodePicture, now: float) -> list[Row]:
+    return [image_row(i) for i in picture.images or ()]

@@ -1,0 +1,378 @@
+"""The main screen: one resource table at a time, K9s navigation (`:` views, `/` filter, Enter, esc, sort)."""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, replace
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.screen import Screen
+from textual.widgets import Footer, Input, Static
+
+from n9s.widgets.node_header import NodeHeader
+from n9s.widgets.resource_table import ResourceTable
+
+from ..filtering import RowFilter
+from ..model.picture import NodePicture
+from ..render.table import sort_rows
+from ..sanitize import sanitize_label
+from ..viewspec import VIEWS, ViewSpec, find_view
+
+# Keys of one view (e.g. logs, shell) are declared on the view spec; the screen binds every such action once and
+# check_action hides those the current view lacks, or that read-only mode forbids.
+VIEW_ACTIONS = {
+    "logs": ("l", "Logs"),
+    "previous_logs": ("p", "Previous logs"),
+    "describe": ("d", "Describe"),
+    "yaml": ("y", "YAML"),
+    "shell": ("s", "Shell"),
+    "attach": ("a", "Attach"),
+    "exec_once": ("x", "Run command"),
+    "kill": ("ctrl+k", "Kill/stop"),
+    "delete": ("ctrl+d", "Delete"),
+    "mark": ("space", "Mark"),
+}
+
+SORT_SHORTCUTS = {"N": "NAME", "A": "AGE", "C": "CPU", "M": "MEM", "S": "STATUS", "R": "RESTARTS"}
+
+
+@dataclass(frozen=True)
+class Frame:
+    view: ViewSpec
+    context: str | None = None  # e.g. the sandbox id whose containers are shown
+    context_label: str = ""
+    filter: str = ""
+    sort_index: int | None = None
+    reverse: bool = False
+    cursor_key: str | None = None
+
+
+class BrowserScreen(Screen):
+    BINDINGS = [
+        Binding("colon", "command", "Command", id="command", tooltip="Switch view: :pods :co :tasks :snap :img :node"),
+        Binding("slash", "filter", "Filter", id="filter", tooltip="Filter rows: regex, !inverse, -l key=value"),
+        Binding("escape", "back", "Back", id="back", tooltip="Clear the filter, or go back one level"),
+        Binding("enter", "enter", "Open", id="enter", tooltip="Drill down into the selected row"),
+        Binding("question_mark", "help", "Help", id="help", tooltip="Keys of this view"),
+        Binding("less_than_sign", "sort_left", "Sort ←", id="sort-left", show=False, tooltip="Sort by the column left"),
+        Binding("greater_than_sign", "sort_right", "Sort →", id="sort-right", show=False,
+                tooltip="Sort by the column right"),
+        Binding("exclamation_mark", "sort_reverse", "Reverse", id="sort-reverse", show=False,
+                tooltip="Reverse the sort order"),
+        *[
+            Binding(key, f"sort_by('{col}')", f"Sort {col.lower()}", id=f"sort-{col.lower()}", show=False,
+                    tooltip=f"Sort by {col}; again to reverse")
+            for key, col in SORT_SHORTCUTS.items()
+        ],
+        *[
+            Binding(key, action, desc, id=f"view-{action.replace('_', '-')}", show=action != "mark",
+                    tooltip=f"{desc} (selected or marked rows)")
+            for action, (key, desc) in VIEW_ACTIONS.items()
+        ],
+    ]
+
+    DEFAULT_CSS = """
+    BrowserScreen #crumbs { height: 1; background: $boost; color: $text-muted; padding: 0 1; }
+    BrowserScreen #prompt { display: none; height: 3; }
+    BrowserScreen #prompt.visible { display: block; }
+    BrowserScreen #empty { height: 1; color: $text-muted; padding: 0 1; display: none; }
+    BrowserScreen #empty.visible { display: block; }
+    """
+
+    def __init__(self, start_view: str = "pods") -> None:
+        super().__init__()
+        view = find_view(start_view) or VIEWS[0]
+        self.stack: list[Frame] = [Frame(view)]
+        self.picture: NodePicture | None = None
+        self._prompt_mode = ""
+        self._shown_columns: tuple | None = None
+
+    # ---- layout ----
+    def compose(self) -> ComposeResult:
+        yield NodeHeader(id="header")
+        yield Static(id="crumbs")
+        with Vertical():
+            yield ResourceTable(id="table")
+            yield Static("", id="empty")
+        yield Input(id="prompt")
+        yield Footer()
+
+    @property
+    def frame(self) -> Frame:
+        return self.stack[-1]
+
+    @property
+    def table(self) -> ResourceTable:
+        return self.query_one(ResourceTable)
+
+    @property
+    def readonly(self) -> bool:
+        return bool(getattr(self.app, "readonly", False))
+
+    def on_mount(self) -> None:
+        self.picture = getattr(self.app, "picture", None)
+        self.render_frame(columns_changed=True)
+        self.table.focus()
+
+    # ---- rendering ----
+    def show_picture(self, picture: NodePicture) -> None:
+        self.picture = picture
+        self.render_frame()
+
+    def _rows(self):
+        frame = self.frame
+        if self.picture is None:
+            return []
+        rows = frame.view.render(self.picture, time.time(), frame.context)
+        rows = RowFilter(frame.filter).apply(rows)
+        if frame.sort_index is not None:
+            rows = sort_rows(rows, frame.sort_index, frame.reverse)
+        return rows
+
+    def render_frame(self, columns_changed: bool = False) -> None:
+        frame = self.frame
+        table = self.table
+        if columns_changed or self._shown_columns is not frame.view.columns:
+            table.set_columns(frame.view.columns, frame.sort_index, frame.reverse)
+            self._shown_columns = frame.view.columns
+        rows = self._rows()
+        table.apply(rows)
+        if frame.cursor_key is not None and frame.cursor_key in {r.key for r in rows}:
+            table.move_cursor(row=table.get_row_index(frame.cursor_key), animate=False)
+            self.stack[-1] = replace(frame, cursor_key=None)
+        self.query_one(NodeHeader).show(self.picture, self.readonly)
+        self._render_crumbs(len(rows))
+        empty = self.query_one("#empty", Static)
+        waiting = self.picture is None or (frame.view.needs and self._collection_missing(frame.view))
+        if waiting or not rows:
+            empty.update("loading…" if waiting else "no rows" + (" match the filter" if frame.filter else ""))
+            empty.add_class("visible")
+        else:
+            empty.remove_class("visible")
+
+    def _collection_missing(self, view: ViewSpec) -> bool:
+        p = self.picture
+        return any(getattr(p, need, None) is None for need in view.needs)
+
+    def _render_crumbs(self, count: int) -> None:
+        parts = []
+        for f in self.stack:
+            part = f.view.name
+            if f.context_label:
+                part += f"({sanitize_label(f.context_label)})"
+            parts.append(part)
+        crumbs = " > ".join(parts) + f" [{count}]"
+        if self.frame.filter:
+            crumbs += f"  /{sanitize_label(self.frame.filter)}"
+        if self.frame.sort_index is not None:
+            col = self.frame.view.columns[self.frame.sort_index].name
+            crumbs += f"  sort:{col}{'↓' if self.frame.reverse else '↑'}"
+        marked = len(self.table.marked)
+        if marked:
+            crumbs += f"  marked:{marked}"
+        self.query_one("#crumbs", Static).update(crumbs)
+
+    # ---- key availability ----
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in VIEW_ACTIONS:
+            spec = next((k for k in self.frame.view.keys if k.action == action), None)
+            if spec is None:
+                return False
+            if spec.dangerous and self.readonly:
+                return None  # greyed: visible but disabled
+        return True
+
+    # ---- navigation ----
+    def push(self, frame: Frame) -> None:
+        self.stack[-1] = replace(self.frame, cursor_key=self.table.current_key)
+        self.stack.append(frame)
+        self.table.marked.clear()
+        self.render_frame(columns_changed=True)
+        self.refresh_bindings()
+        self.app.request_refresh_for(frame.view)  # type: ignore[attr-defined]
+
+    def switch_to(self, view: ViewSpec) -> None:
+        self.stack = [Frame(view)]
+        self.table.marked.clear()
+        self.render_frame(columns_changed=True)
+        self.refresh_bindings()
+        self.app.request_refresh_for(view)  # type: ignore[attr-defined]
+
+    def action_back(self) -> None:
+        prompt = self.query_one("#prompt", Input)
+        if prompt.has_class("visible"):
+            self._close_prompt()
+            return
+        if self.frame.filter:
+            self.stack[-1] = replace(self.frame, filter="")
+            self.render_frame()
+            return
+        if self.table.marked:
+            self.table.marked.clear()
+            self.render_frame(columns_changed=True)
+            return
+        if len(self.stack) > 1:
+            self.stack.pop()
+            self.render_frame(columns_changed=True)
+            self.refresh_bindings()
+
+    def action_enter(self) -> None:
+        key = self.table.current_key
+        if key is None or self.picture is None:
+            return
+        view = self.frame.view
+        if view.kind == "pod":
+            pod = self.picture.pod(key)
+            target = find_view("containers")
+            if pod is not None and target is not None:
+                self.push(Frame(target, context=pod.id, context_label=f"{pod.namespace}/{pod.name}"))
+        elif view.kind in ("container", "task"):
+            self.app.open_container_detail(key)  # type: ignore[attr-defined]
+        else:
+            self.action_describe()
+
+    # ---- prompt: `:` and `/` ----
+    def action_command(self) -> None:
+        self._open_prompt("command", "", "view name (pods, co, tasks, snap, img, node) or q")
+
+    def action_filter(self) -> None:
+        self._open_prompt("filter", self.frame.filter, "regex, !inverse, -l key=value")
+
+    def _open_prompt(self, mode: str, value: str, placeholder: str) -> None:
+        self._prompt_mode = mode
+        prompt = self.query_one("#prompt", Input)
+        prompt.value = value
+        prompt.placeholder = (":" if mode == "command" else "/") + " " + placeholder
+        prompt.add_class("visible")
+        prompt.focus()
+
+    def _close_prompt(self) -> None:
+        prompt = self.query_one("#prompt", Input)
+        prompt.remove_class("visible")
+        self._prompt_mode = ""
+        self.table.focus()
+
+    @on(Input.Changed, "#prompt")
+    def _live_filter(self, event: Input.Changed) -> None:
+        if self._prompt_mode == "filter":
+            self.stack[-1] = replace(self.frame, filter=event.value)
+            self.render_frame()
+
+    @on(Input.Submitted, "#prompt")
+    def _submitted(self, event: Input.Submitted) -> None:
+        mode = self._prompt_mode
+        value = event.value.strip()
+        self._close_prompt()
+        if mode == "filter":
+            self.stack[-1] = replace(self.frame, filter=value)
+            self.render_frame()
+        elif mode == "command":
+            self.run_command(value)
+
+    def run_command(self, value: str) -> None:
+        value = value.lstrip(":").strip()
+        if not value:
+            return
+        if value in ("q", "q!", "quit", "exit"):
+            self.app.exit()
+            return
+        view = find_view(value.split()[0])
+        if view is None:
+            self.notify(f"no view named {sanitize_label(value)!r}", severity="error")
+            return
+        self.switch_to(view)
+
+    # ---- sorting ----
+    def _sort(self, index: int | None, reverse: bool) -> None:
+        self.stack[-1] = replace(self.frame, sort_index=index, reverse=reverse)
+        self.table.relabel_sort(index, reverse)
+        self.render_frame()
+
+    def action_sort_by(self, column: str) -> None:
+        names = [c.name for c in self.frame.view.columns]
+        if column == "STATUS" and column not in names:
+            column = "STATE"
+        if column not in names:
+            return
+        index = names.index(column)
+        if self.frame.sort_index == index:
+            self._sort(index, not self.frame.reverse)
+        else:
+            # Figures sort biggest first, names A-Z first: what a user looks for.
+            numeric = self.frame.view.columns[index].numeric
+            self._sort(index, numeric and column != "AGE")
+
+    def action_sort_left(self) -> None:
+        n = len(self.frame.view.columns)
+        current = self.frame.sort_index if self.frame.sort_index is not None else 0
+        self._sort((current - 1) % n, self.frame.reverse)
+
+    def action_sort_right(self) -> None:
+        n = len(self.frame.view.columns)
+        current = self.frame.sort_index if self.frame.sort_index is not None else -1
+        self._sort((current + 1) % n, self.frame.reverse)
+
+    def action_sort_reverse(self) -> None:
+        self._sort(self.frame.sort_index if self.frame.sort_index is not None else 0, not self.frame.reverse)
+
+    # ---- everything else is the app's (screens, actions) ----
+    def action_help(self) -> None:
+        self.app.open_help(self.frame.view)  # type: ignore[attr-defined]
+
+    def selected_keys(self) -> list[str]:
+        if self.table.marked:
+            return sorted(self.table.marked)
+        key = self.table.current_key
+        return [key] if key else []
+
+    def action_mark(self) -> None:
+        self.table.toggle_mark(self.table.current_key)
+        self.table.action_cursor_down()
+        self._render_crumbs(self.table.row_count)
+
+    def action_describe(self) -> None:
+        key = self.table.current_key
+        if key:
+            self.app.open_describe(self.frame.view.kind, key)  # type: ignore[attr-defined]
+
+    def action_yaml(self) -> None:
+        key = self.table.current_key
+        if key:
+            self.app.open_yaml(key)  # type: ignore[attr-defined]
+
+    def action_logs(self) -> None:
+        key = self.table.current_key
+        if key:
+            self.app.open_logs(self.frame.view.kind, key, previous=False)  # type: ignore[attr-defined]
+
+    def action_previous_logs(self) -> None:
+        key = self.table.current_key
+        if key:
+            self.app.open_logs(self.frame.view.kind, key, previous=True)  # type: ignore[attr-defined]
+
+    def action_shell(self) -> None:
+        key = self.table.current_key
+        if key:
+            self.app.open_shell(self.frame.view.kind, key)  # type: ignore[attr-defined]
+
+    def action_attach(self) -> None:
+        key = self.table.current_key
+        if key:
+            self.app.open_attach(key)  # type: ignore[attr-defined]
+
+    def action_exec_once(self) -> None:
+        key = self.table.current_key
+        if key:
+            self.app.open_exec_once(key)  # type: ignore[attr-defined]
+
+    def action_kill(self) -> None:
+        keys = self.selected_keys()
+        if keys:
+            self.app.confirm_kill(self.frame.view.kind, keys)  # type: ignore[attr-defined]
+
+    def action_delete(self) -> None:
+        keys = self.selected_keys()
+        if keys:
+            self.app.confirm_delete(self.frame.view.kind, keys)  # type: ignore[attr-defined]

@@ -1,0 +1,79 @@
+"""Enter on a container: its figures with sparklines, process tree, labels, mounts, snapshot and log path."""
+from __future__ import annotations
+
+import time
+
+from rich.console import Group
+from rich.table import Table
+from rich.text import Text
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import VerticalScroll
+from textual.screen import Screen
+from textual.widgets import Footer, Static
+
+from n9s.widgets.node_header import NodeHeader
+
+from ..model.detail import ContainerDetail, container_detail
+from ..render.detail import detail_sections
+
+
+def detail_renderable(d: ContainerDetail) -> Group:
+    parts = []
+    for title, lines in detail_sections(d, time.time()):
+        table = Table(title=title, title_justify="left", show_header=False, expand=True, box=None, padding=(0, 1))
+        table.add_column("what", style="bold", ratio=1, no_wrap=True)
+        table.add_column("value", ratio=4)
+        for what, value in lines:
+            table.add_row(Text(what), Text(value))
+        parts.append(table)
+    return Group(*parts)
+
+
+class ContainerDetailScreen(Screen):
+    BINDINGS = [
+        Binding("escape,q", "app.pop_screen", "Back", id="detail-back", tooltip="Back to the containers"),
+        Binding("l", "logs", "Logs", id="detail-logs", tooltip="Logs of this container"),
+        Binding("d", "describe", "Describe", id="detail-describe", tooltip="CRI verbose status"),
+        Binding("s", "shell", "Shell", id="detail-shell", tooltip="Shell in this container"),
+    ]
+
+    def __init__(self, container_id: str) -> None:
+        super().__init__()
+        self.container_id = container_id
+
+    def compose(self) -> ComposeResult:
+        yield NodeHeader()
+        yield Static(f"container {self.container_id[:13]}", id="crumbs")
+        with VerticalScroll():
+            yield Static("loading…", id="detail")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.show_picture(getattr(self.app, "picture", None))
+
+    def show_picture(self, picture) -> None:
+        self.query_one(NodeHeader).show(picture, bool(getattr(self.app, "readonly", False)))
+        if picture is None:
+            return
+        row = picture.container(self.container_id)
+        if row is None:
+            self.query_one("#detail", Static).update("this container is gone")
+            return
+        self.query_one("#crumbs", Static).update(Text(f"containers > {row.pod_key}/{row.name}"))
+        self.load(row)
+
+    @work(thread=True, exclusive=True, exit_on_error=False)
+    def load(self, row) -> None:
+        detail = container_detail(self.app.collector, row)  # type: ignore[attr-defined]
+        self.app.call_from_thread(self.query_one("#detail", Static).update, detail_renderable(detail))
+
+    def action_logs(self) -> None:
+        self.app.open_logs("container", self.container_id, previous=False)  # type: ignore[attr-defined]
+
+    def action_describe(self) -> None:
+        self.app.open_describe("container", self.container_id)  # type: ignore[attr-defined]
+
+    def action_shell(self) -> None:
+        self.app.open_shell("container", self.container_id)  # type: ignore[attr-defined]

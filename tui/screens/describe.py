@@ -1,0 +1,102 @@
+"""`d` and `y`: a scrollable, searchable text document (YAML or JSON of what the runtime says)."""
+from __future__ import annotations
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.screen import Screen
+from textual.widgets import Footer, Input, Static, TextArea
+
+from ..sanitize import sanitize_text
+
+
+class DescribeScreen(Screen):
+    BINDINGS = [
+        Binding("escape,q", "close", "Back", id="describe-back", tooltip="Back to the table"),
+        Binding("slash", "search", "Search", id="describe-search", tooltip="Search the text"),
+        Binding("n", "next_match", "Next", id="describe-next", tooltip="Next match"),
+        Binding("N", "previous_match", "Previous", id="describe-prev", tooltip="Previous match"),
+    ]
+    DEFAULT_CSS = """
+    DescribeScreen #title { height: 1; background: $boost; padding: 0 1; }
+    DescribeScreen #search { display: none; }
+    DescribeScreen #search.visible { display: block; }
+    """
+
+    def __init__(self, title: str, loader, language: str | None = "yaml") -> None:
+        super().__init__()
+        self.doc_title = title
+        self.loader = loader  # () -> str, runs in a thread
+        self.language = language
+        self.term = ""
+
+    def compose(self) -> ComposeResult:
+        yield Static(sanitize_text(self.doc_title), id="title")
+        yield TextArea("loading…", read_only=True, id="doc", show_line_numbers=True)
+        yield Input(placeholder="/ search", id="search")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.load()
+
+    @work(thread=True, exit_on_error=False)
+    def load(self) -> None:
+        try:
+            text = self.loader()
+        except Exception as err:  # noqa: BLE001 - shown to the user, logged by the app
+            text = f"could not load: {err}"
+        self.app.call_from_thread(self._show, "\n".join(sanitize_text(line, tab_size=2) for line in text.split("\n")))
+
+    def _show(self, text: str) -> None:
+        doc = self.query_one("#doc", TextArea)
+        doc.text = text
+        if self.language:
+            try:
+                doc.language = self.language
+            except Exception:  # noqa: BLE001 - highlighting is optional (tree-sitter may be missing)
+                pass
+        doc.focus()
+
+    def action_close(self) -> None:
+        search = self.query_one("#search", Input)
+        if search.has_class("visible"):
+            search.remove_class("visible")
+            self.query_one("#doc").focus()
+            return
+        self.dismiss()
+
+    def action_search(self) -> None:
+        search = self.query_one("#search", Input)
+        search.add_class("visible")
+        search.focus()
+
+    @on(Input.Submitted, "#search")
+    def _search(self, event: Input.Submitted) -> None:
+        self.term = event.value
+        event.input.remove_class("visible")
+        self.query_one("#doc").focus()
+        self.action_next_match()
+
+    def _find(self, forward: bool) -> None:
+        if not self.term:
+            return
+        doc = self.query_one("#doc", TextArea)
+        lines = doc.text.split("\n")
+        row, col = doc.cursor_location
+        term = self.term.lower()
+        order = list(range(row + 1, len(lines))) + list(range(0, row + 1)) if forward else (
+            list(range(row - 1, -1, -1)) + list(range(len(lines) - 1, row - 1, -1))
+        )
+        for r in order:
+            c = lines[r].lower().find(term)
+            if c >= 0:
+                doc.cursor_location = (r, c)
+                doc.scroll_cursor_visible(center=True)
+                return
+        self.notify(f"{self.term!r} not found", severity="warning")
+
+    def action_next_match(self) -> None:
+        self._find(True)
+
+    def action_previous_match(self) -> None:
+        self._find(False)

@@ -1,0 +1,103 @@
+"""The host and its processes through /proc (psutil): node figures and a container's process tree."""
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass
+
+import psutil
+
+
+@dataclass(frozen=True)
+class HostStats:
+    cpu_count: int | None
+    cpu_percent: float | None
+    memory_total_bytes: int | None
+    memory_available_bytes: int | None
+    load: tuple[float, float, float] | None
+    uptime_s: float | None
+
+
+@dataclass(frozen=True)
+class DiskStats:
+    path: str
+    total_bytes: int | None
+    free_bytes: int | None
+    inodes_total: int | None
+    inodes_free: int | None
+
+
+@dataclass(frozen=True)
+class ProcessRow:
+    pid: int
+    ppid: int
+    user: str
+    cpu_percent: float | None
+    rss_bytes: int | None
+    command: str
+    depth: int
+
+
+def host_stats() -> HostStats:
+    def safe(fn, default=None):
+        try:
+            return fn()
+        except (OSError, psutil.Error, AttributeError):
+            return default
+
+    mem = safe(psutil.virtual_memory)
+    # interval=None compares with the previous call: no sleeping on the refresh path.
+    return HostStats(
+        cpu_count=safe(psutil.cpu_count),
+        cpu_percent=safe(lambda: psutil.cpu_percent(interval=None)),
+        memory_total_bytes=getattr(mem, "total", None),
+        memory_available_bytes=getattr(mem, "available", None),
+        load=safe(os.getloadavg),
+        uptime_s=safe(lambda: time.time() - psutil.boot_time()),
+    )
+
+
+def disk_stats(path: str) -> DiskStats:
+    """Space and inodes of the filesystem holding ``path`` (its nearest existing ancestor)."""
+    probe = path
+    while probe and not os.path.exists(probe):
+        parent = os.path.dirname(probe)
+        if parent == probe:
+            break
+        probe = parent
+    try:
+        st = os.statvfs(probe or "/")
+    except OSError:
+        return DiskStats(path, None, None, None, None)
+    return DiskStats(path, st.f_blocks * st.f_frsize, st.f_bavail * st.f_frsize, st.f_files or None, st.f_favail or None)
+
+
+def process_tree(pid: int) -> list[ProcessRow]:
+    """The process ``pid`` and its descendants, depth-first, for a container's detail view."""
+    try:
+        root = psutil.Process(pid)
+        procs = [root, *root.children(recursive=True)]
+    except psutil.Error:
+        return []
+    by_parent: dict[int, list[psutil.Process]] = {}
+    for p in procs[1:]:
+        try:
+            by_parent.setdefault(p.ppid(), []).append(p)
+        except psutil.Error:
+            continue
+    rows: list[ProcessRow] = []
+
+    def visit(p: psutil.Process, depth: int) -> None:
+        try:
+            with p.oneshot():
+                cmd = " ".join(p.cmdline()) or p.name()
+                rows.append(
+                    ProcessRow(p.pid, p.ppid(), p.username(), p.cpu_percent(interval=None), p.memory_info().rss, cmd, depth)
+                )
+        except psutil.Error:
+            return
+        for child in sorted(by_parent.get(p.pid, []), key=lambda c: c.pid):
+            visit(child, depth + 1)
+
+    visit(root, 0)
+    return rows

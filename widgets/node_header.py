@@ -1,0 +1,66 @@
+"""The header: node name, runtime, node CPU and memory, refresh age, and why a source is missing."""
+from __future__ import annotations
+
+import time
+
+from rich.text import Text
+from textual.widgets import Static
+
+from n9s.model.picture import NodePicture
+from n9s.render import format as fmt
+from n9s.sanitize import sanitize_label
+
+
+def header_text(picture: NodePicture | None, now: float, readonly: bool = False) -> Text:
+    text = Text(no_wrap=True, overflow="ellipsis")
+    if picture is None:
+        text.append(" n9s ", style="bold reverse")
+        text.append("  connecting to the runtime…")
+        return text
+    n = picture.node
+    text.append(" n9s ", style="bold reverse")
+    text.append(f" {sanitize_label(n.hostname)} ", style="bold")
+    runtime = f"{n.runtime_name} {n.runtime_version}".strip()
+    if runtime:
+        text.append(f" {runtime} ")
+    if n.cpu_count is not None:
+        text.append(f" cpu {fmt.percent(n.cpu_percent)} of {n.cpu_count} ")
+    if n.memory_total_bytes and n.memory_available_bytes is not None:
+        used = n.memory_total_bytes - n.memory_available_bytes
+        text.append(f" mem {fmt.mem(used)}/{fmt.mem(n.memory_total_bytes)} ")
+    age = max(0, int(now - picture.taken_at))
+    text.append(f" refreshed {age}s ago ", style="dim")
+    if readonly:
+        text.append(" READ-ONLY ", style="bold yellow")
+    if picture.stale:
+        text.append(" STALE ", style="bold white on red")
+    for h in picture.health:
+        if h.ok:
+            continue
+        since = time.strftime("%H:%M:%S", time.localtime(h.since)) if h.since else "?"
+        text.append("\n")
+        text.append(f" {h.name}: {h.state} since {since}: {sanitize_label(h.message, 200)}", style="bold red")
+    return text
+
+
+class NodeHeader(Static):
+    DEFAULT_CSS = """
+    NodeHeader { height: auto; max-height: 4; background: $panel; }
+    """
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.picture: NodePicture | None = None
+        self.readonly = False
+
+    def on_mount(self) -> None:
+        # Only the age ticks between refreshes; once a second is plenty and costs nothing measurable.
+        self.set_interval(1.0, self.redraw)
+
+    def show(self, picture: NodePicture | None, readonly: bool) -> None:
+        self.picture = picture
+        self.readonly = readonly
+        self.redraw()
+
+    def redraw(self) -> None:
+        self.update(header_text(self.picture, time.time(), self.readonly))
