@@ -159,7 +159,7 @@ def _sh(script: str) -> list[str]:
 
 LOGGER_SCRIPT = (
     'i=0; while :; do i=$((i+1)); echo "request $i served"; '
-    'if [ $((i % 5)) -eq 0 ]; then echo "warning: slow request $i" >&2; fi; sleep 1; done'
+    'if [ $((i % 5)) -eq 2 ]; then echo "warning: slow request $i" >&2; fi; sleep 1; done'
 )
 MEM_SCRIPT = (
     "dd if=/dev/zero of=/dev/shm/ballast bs=1048576 count=48 2>/dev/null; "
