@@ -54,6 +54,7 @@ class FileIndex:
         if self._end:
             self._last_byte_newline = os.pread(fd, 1, self._end - 1) == b"\n"
             self.scan_back(initial_scan)
+            self._prepended = 0
 
     # -- state ---------------------------------------------------------------------------------------
 
