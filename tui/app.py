@@ -71,6 +71,9 @@ class N9sApp(App):
 
     def on_unmount(self) -> None:
         self._stop.set()
+        if self.events is not None:
+            # Closing the channel cancels the blocking event stream, so its worker thread can end.
+            self.events.close()
 
     # ---- refresh loop: never two at once; the next is armed when one completes ----
     def request_refresh(self) -> None:

@@ -153,7 +153,17 @@ def cmd_tui(args: argparse.Namespace, address: str) -> int:
     config = AppConfig(refresh_s=max(0.2, args.refresh), readonly=args.readonly, start_view=args.view,
                        exit_after_first_paint=args.exit_after_first_paint)
     app = N9sApp(collector, config, events=events, actions=actions)
-    app.run()
+
+    def _exit_on_signal(signum, frame):  # noqa: ARG001 - signal handler signature
+        # Runs on the main thread, where Textual's loop runs: ask the app to end; teardown follows app.run().
+        app.exit(return_code=128 + signum)
+
+    old = {s: signal.signal(s, _exit_on_signal) for s in (signal.SIGTERM, signal.SIGHUP)}
+    try:
+        app.run()
+    finally:
+        for s, h in old.items():
+            signal.signal(s, h)
     if args.exit_after_first_paint and app.first_paint_at is not None:
         print(f"first full screen after {app.first_paint_at - _START:.3f}s", file=sys.stderr)
     return app.return_code or 0

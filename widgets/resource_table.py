@@ -106,10 +106,28 @@ class ResourceTable(DataTable):
                             self.update_cell(row.key, str(i), self._cell(row.key, text, i, row.health))
                 self._cells[row.key] = row.cells
                 self._health[row.key] = row.health
+            self._grow_columns(rows)
             if self._order != new_keys:
                 self._reorder(new_keys)
             if keep is not None and keep in new_set:
                 self.move_cursor(row=self.get_row_index(keep), animate=False)
+
+    def _grow_columns(self, rows: list[Row]) -> None:
+        """Widen a column when a cell outgrew it; never shrink (that would re-measure the whole column)."""
+        widest: dict[int, int] = {}
+        for row in rows:
+            for i, text in enumerate(row.cells):
+                if len(text) > widest.get(i, 0):
+                    widest[i] = len(text)
+        grew = False
+        for i, width in widest.items():
+            column = self.columns.get(str(i))  # type: ignore[call-overload]
+            if column is not None and width > column.content_width:
+                column.content_width = width
+                grew = True
+        if grew:
+            self._require_update_dimensions = True
+            self.refresh(layout=True)
 
     def _reorder(self, keys: list[str]) -> None:
         """Put rows in ``keys`` order with DataTable's own sort: the first cell's identity names its row."""
