@@ -289,6 +289,16 @@ def test_pods_survive_a_containerd_restart_and_teardown_after_a_crash_is_clean()
         status = node.wait_for_state(trapper, "EXITED")
         assert status.exit_code == 42
         assert any(line.endswith(" stdout F got TERM") for line in read_log(graceful.log_paths["trapper"]))
+        # a kubelet restart: the same container name with the next attempt, logging to 1.log
+        again = node.add_container(graceful, ContainerSpec("trapper", ["sh", "-c", "echo second life"], attempt=1))
+        assert node.wait_for_state(again, "EXITED").annotations["io.kubernetes.container.restartCount"] == "1"
+        assert graceful.log_paths["trapper"].name == "1.log"
+        assert read_log(graceful.log_paths["trapper"])[0].endswith(" stdout F second life")
+        assert graceful.attempts == [trapper, again]
+        node.remove_pod(graceful)
+        left = node.runtime.ListPodSandbox(cri_pb2.ListPodSandboxRequest()).items
+        assert [s.metadata.name for s in left] == ["burn"]
+        assert _pod_cgroup_dirs(graceful.uid) == []
         node.stop_containerd(kill=True)
         root, uid = node.root, burn.uid
     assert node.teardown_problems == []

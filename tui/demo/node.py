@@ -138,8 +138,9 @@ def _state_value(state: int | str) -> int:
 class DemoNode:
     """A private containerd node. Use as a context manager, or call start() and stop().
 
-    `root`: the directory for everything (a new one under the temp dir when None); it is deleted on stop() unless
-    `keep` is true (then the containerd log and pod logs stay for a look after the processes are gone).
+    `root`: the directory for everything (a new one under the temp dir when None). stop() deletes it, or only empties
+    it when it existed before start(); with `keep` it stays as it is (containerd log, pod logs) once the processes,
+    mounts and cgroups are gone. A given root must be empty or an earlier demo node's directory.
     """
 
     def __init__(self, root: Path | None = None, keep: bool = False, *, call_timeout: float = 30.0) -> None:
@@ -234,6 +235,8 @@ class DemoNode:
         self.stop()
 
     def start(self) -> "DemoNode":
+        if self._stopped:
+            raise DemoNodeError("this demo node was stopped; create a new DemoNode")
         if self._started:
             return self
         missing = missing_prerequisites()
@@ -253,17 +256,22 @@ class DemoNode:
         return self
 
     def _prepare_root(self) -> None:
+        preexisted = False
         if self._root_arg is None:
             root = Path(tempfile.mkdtemp(prefix=ROOT_PREFIX))
         else:
             root = self._root_arg.resolve()
+            # teardown deletes the root, so never adopt a directory holding anything but an earlier demo node
+            if root.is_dir() and any(root.iterdir()) and not NodeLayout(root).config.exists():
+                raise DemoNodeError(f"{root} is not empty and is not a demo node's directory; choose another root")
+            preexisted = root.is_dir()
             root.mkdir(parents=True, exist_ok=True)
         self.layout = layout = NodeLayout(root)
         if len(str(layout.ttrpc_socket)) > SOCKET_PATH_MAX:
             raise DemoNodeError(f"root {root} is too long for a unix socket path; choose a shorter one")
         owner = psutil.Process()
         layout.owner_file.write_text(json.dumps({"pid": owner.pid, "create_time": owner.create_time(),
-                                                "keep": self.keep,
+                                                "keep": self.keep, "root_preexisted": preexisted,
                                                 "shim_dir_existed": cleanup.SHIM_SOCKET_DIR.parent.exists()}))
         for d in (layout.pods_dir, layout.image_dir, layout.cni_dir / "net.d", layout.cni_dir / "bin"):
             d.mkdir(parents=True, exist_ok=True)
@@ -439,7 +447,10 @@ class DemoNode:
         pod.container_ids[container.name] = container_id
         pod.log_paths[container.name] = pod.log_dir / config.log_path
         pod.attempts.append(container_id)
-        if container not in pod.spec.containers:
+        names = [c.name for c in pod.spec.containers]
+        if container.name in names:
+            pod.spec.containers[names.index(container.name)] = container
+        else:
             pod.spec.containers.append(container)
         return container_id
 

@@ -43,9 +43,19 @@ def teardown_root(layout: NodeLayout, *, keep: bool, cgroup_parents: list[str],
     if still_mounted:
         problems.append(f"left {layout.root} in place because mounts remain under it")
     elif not keep:
-        shutil.rmtree(layout.root, ignore_errors=True)
-        if layout.root.exists():
-            problems.append(f"could not delete {layout.root}")
+        if _read_json(layout.owner_file).get("root_preexisted"):
+            # a directory the caller gave us: empty it, but leave the directory itself
+            for child in list(layout.root.iterdir()):
+                if child.is_dir() and not child.is_symlink():
+                    shutil.rmtree(child, ignore_errors=True)
+                else:
+                    child.unlink(missing_ok=True)
+            if any(layout.root.iterdir()):
+                problems.append(f"could not empty {layout.root}")
+        else:
+            shutil.rmtree(layout.root, ignore_errors=True)
+            if layout.root.exists():
+                problems.append(f"could not delete {layout.root}")
     return problems
 
 
