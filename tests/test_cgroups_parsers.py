@@ -15,6 +15,7 @@ from n9s.sources.cgroups import (
     parse_limit,
     parse_pressure,
     parse_uint,
+    pick_keyed,
 )
 
 # Text that looks like cgroup files often enough to reach the interesting branches.
@@ -52,6 +53,14 @@ def test_limit_max_and_huge_values_mean_unlimited():
 def test_keyed():
     text = "nr_periods 19\nnr_throttled 16\nthrottled_time 1387546517\nbad line here\nneg -1\nnr_periods 5\n"
     assert parse_keyed(text) == {"nr_periods": 19, "nr_throttled": 16, "throttled_time": 1387546517}
+
+
+def test_pick_keyed_takes_whole_keys_only():
+    text = "rss 7553024\ntotal_rss 13701120\ninactive_file 331776\ntotal_inactive_file 406810624\n"
+    assert pick_keyed(text, ("total_rss", "rss", "total_inactive_file", "missing")) == {
+        "total_rss": 13701120, "rss": 7553024, "total_inactive_file": 406810624}
+    assert pick_keyed("anon 5\nfile x\n", ("anon", "file")) == {"anon": 5}
+    assert pick_keyed("usage_usec 12", ("usage_usec",)) == {"usage_usec": 12}  # no trailing newline
 
 
 def test_pressure_with_and_without_full_line():
@@ -98,6 +107,25 @@ def test_scalar_parsers_never_raise_and_give_counts(text):
 def test_keyed_parser_gives_only_counts(text):
     result = parse_keyed(text)
     assert all(isinstance(k, str) and is_count(v) and v is not None for k, v in result.items())
+
+
+KEYS = ("anon", "file", "inactive_file", "total_rss", "usage_usec", "oom_kill")
+
+
+@settings(max_examples=300, deadline=None)
+@given(any_text)
+def test_pick_keyed_gives_only_counts(text):
+    result = pick_keyed(text, KEYS)
+    assert set(result) <= set(KEYS)
+    assert all(is_count(v) and v is not None for v in result.values())
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(KEYS + ("pgfault", "total_cache")), st.integers(0, 2**64)), max_size=12))
+def test_pick_keyed_agrees_with_full_parse_on_kernel_shaped_files(pairs):
+    text = "".join(f"{k} {v}\n" for k, v in pairs)
+    full = parse_keyed(text)
+    assert pick_keyed(text, KEYS) == {k: full[k] for k in KEYS if k in full}
 
 
 @settings(max_examples=300, deadline=None)

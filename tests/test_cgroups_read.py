@@ -374,3 +374,45 @@ def test_cpu_cores_between_two_reads_of_a_changing_tree(tmp_path):
     cores = cpu_cores(first, second)
     assert cores is not None
     assert cores == pytest.approx(1e9 / (second.timestamp_ns - first.timestamp_ns))
+
+
+# ---------------------------------------------------------------- keeping files open between refreshes
+
+
+@pytest.mark.parametrize("tree,pid", [("v2-systemd", 4545), ("v2-cgroupfs", 4242), ("v1-cgroupfs", 4444),
+                                      ("hybrid-systemd", 4343)])
+def test_keep_open_reads_the_same_figures(tree, pid):
+    plain = CgroupReader(root=str(FIXTURES / tree), proc_root=PROC)
+    with CgroupReader(root=str(FIXTURES / tree), proc_root=PROC, keep_open=True) as kept:
+        for full in (False, True):
+            a = plain.read(plain.resolve(CTR, pid=pid), full=full)
+            b = kept.read(kept.resolve(CTR, pid=pid), full=full)
+            again = kept.read(kept.resolve(CTR, pid=pid), full=full)  # second read: from the kept files
+            assert figures(a) == figures(b) == figures(again)
+        assert kept.open_file_count > 0
+    assert kept.open_file_count == 0  # closed on exit
+
+
+def test_keep_open_sees_new_values_and_forget_closes_files(tmp_path):
+    root = copy_tree(tmp_path, "v2-cgroupfs")
+    reader = CgroupReader(root=str(root), proc_root=PROC, keep_open=True)
+    loc = reader.resolve(CTR, pid=4242)
+    assert reader.read(loc).memory_usage_bytes == 9134080
+    opened = reader.open_file_count
+    assert opened == 5  # cpu.stat, memory.current, memory.stat, memory.max, pids.current
+    (v2_container_dir(root) / "memory.current").write_text("10000000\n")
+    assert reader.read(loc).memory_usage_bytes == 10000000
+    assert reader.open_file_count == opened  # nothing reopened
+    reader.forget(CTR)
+    assert reader.open_file_count == 0
+
+
+def test_keep_open_respects_the_descriptor_budget(tmp_path):
+    root = copy_tree(tmp_path, "v2-systemd")
+    reader = CgroupReader(root=str(root), proc_root=PROC, keep_open=True, max_open_files=3)
+    loc = reader.resolve(CTR, cgroups_path=f"{BURSTABLE_SLICE}:cri-containerd:{CTR}")
+    s = reader.read(loc, full=True)
+    assert reader.open_file_count == 3
+    assert s.io_read_bytes == 10485760 + 1048576 and s.pids_current == 17  # files past the budget still read
+    reader.close()
+    assert reader.open_file_count == 0

@@ -105,14 +105,15 @@ def _kernel_value(path: str) -> int:
         return int(f.read())
 
 
-def test_real_v1_cgroup_resolved_from_proc_and_read(scratch_cgroup: ScratchCgroup):
+@pytest.mark.parametrize("keep_open", [False, True], ids=["open-per-read", "keep-open"])
+def test_real_v1_cgroup_resolved_from_proc_and_read(scratch_cgroup: ScratchCgroup, keep_open: bool):
     cg = scratch_cgroup
     cg.write("memory", "memory.limit_in_bytes", str(64 * 1024 * 1024))
     cg.write("pids", "pids.max", "16")
     cg.write("cpu", "cpu.cfs_quota_us", "50000")  # half a core, so CFS periods are counted
     script = "i=0; while [ $i -lt 100000 ]; do i=$((i+1)); done; exec sleep 60"
     proc = subprocess.Popen(["sh", "-c", script], preexec_fn=cg.join_from_child)
-    reader = CgroupReader()
+    reader = CgroupReader(keep_open=keep_open)
     try:
         _wait_for(lambda: _comm(proc.pid) == "sleep")
         loc = reader.resolve("real-ctr", pid=proc.pid)
@@ -147,10 +148,13 @@ def test_real_v1_cgroup_resolved_from_proc_and_read(scratch_cgroup: ScratchCgrou
         proc.kill()
         proc.wait()
         _remove(list(dict.fromkeys(cg.dirs.values())))
-        gone = reader.read(loc, full=True)
+        gone = reader.read(loc, full=True)  # kept files of a removed cgroup fail with ENODEV
         assert gone.vanished
         assert gone.cpu_usage_ns is None and gone.memory_usage_bytes is None
+        reader.forget("real-ctr")
+        assert reader.open_file_count == 0
     finally:
+        reader.close()
         proc.kill()
         proc.wait()
 

@@ -20,7 +20,10 @@ from __future__ import annotations
 import errno
 import math
 import os
+import resource
+import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from n9s.sources.cgroup_paths import (
@@ -52,6 +55,7 @@ __all__ = [
     "parse_limit",
     "parse_pressure",
     "parse_uint",
+    "pick_keyed",
     "throttled_fraction",
 ]
 
@@ -154,6 +158,27 @@ def parse_keyed(text: str) -> dict[str, int]:
         if key in result or not (value.isascii() and value.isdigit()):
             continue
         result[key] = int(value)
+    return result
+
+
+def pick_keyed(text: str, keys: tuple[str, ...]) -> dict[str, int]:
+    """Only ``keys`` from a flat ``key value`` file: the first line starting with ``key `` whose rest is a
+    non-negative integer. Much cheaper than ``parse_keyed`` on the 40-60 line ``memory.stat`` when three keys are
+    wanted."""
+    result: dict[str, int] = {}
+    for key in keys:
+        needle = key + " "
+        if text.startswith(needle):
+            start = len(needle)
+        else:
+            at = text.find("\n" + needle)
+            if at < 0:
+                continue
+            start = at + 1 + len(needle)
+        end = text.find("\n", start)
+        value = text[start:] if end < 0 else text[start:end]
+        if value.isascii() and value.isdigit():
+            result[key] = int(value)
     return result
 
 
@@ -274,15 +299,105 @@ def throttled_fraction(prev: CgroupStats | None, cur: CgroupStats) -> float | No
 # Reading files
 
 
+_OPEN_FLAGS = os.O_RDONLY | os.O_CLOEXEC | os.O_NONBLOCK  # O_NONBLOCK: a FIFO planted in a tree cannot hang us
+_CHUNK = 65536
+
+
+class _TooLarge(Exception):
+    pass
+
+
+def _read_fd(fd: int) -> bytes:
+    """The whole file from offset 0. pread works the same on a fresh fd and on one kept open across refreshes
+    (cgroupfs regenerates the text on every read at offset 0). A short read is the end: one syscall per file."""
+    data = os.pread(fd, _CHUNK, 0)
+    if len(data) < _CHUNK:
+        return data
+    chunks = [data]
+    size = len(data)
+    while True:
+        chunk = os.pread(fd, _CHUNK, size)
+        if not chunk:
+            return b"".join(chunks)
+        chunks.append(chunk)
+        size += len(chunk)
+        if size > _MAX_FILE_BYTES:
+            raise _TooLarge
+
+
+def _read_path(path: str) -> bytes:
+    fd = os.open(path, _OPEN_FLAGS)
+    try:
+        return _read_fd(fd)
+    finally:
+        os.close(fd)
+
+
+class _OpenFiles:
+    """cgroup files kept open between refreshes, per owner (a container id), within a budget of descriptors.
+
+    pread on a kept fd costs about a seventh of open+read+close on cgroupfs. A kept fd of a removed cgroup fails
+    with ENODEV; it is then closed and the path opened afresh once (the cgroup may have been recreated)."""
+
+    def __init__(self, budget: int) -> None:
+        self.budget = budget
+        self._owners: dict[str, dict[str, int]] = {}
+        self._count = 0
+        self._lock = threading.Lock()
+
+    def read(self, owner: str, path: str) -> bytes:
+        with self._lock:
+            files = self._owners.setdefault(owner, {})
+            fd = files.get(path)
+            if fd is not None:
+                try:
+                    return _read_fd(fd)
+                except (OSError, _TooLarge):
+                    del files[path]
+                    self._count -= 1
+                    os.close(fd)
+            fd = os.open(path, _OPEN_FLAGS)
+            try:
+                data = _read_fd(fd)
+            except BaseException:
+                os.close(fd)
+                raise
+            if self._count < self.budget:
+                files[path] = fd
+                self._count += 1
+            else:
+                os.close(fd)
+            return data
+
+    def close_owner(self, owner: str) -> None:
+        with self._lock:
+            for fd in self._owners.pop(owner, {}).values():
+                os.close(fd)
+                self._count -= 1
+
+    def close_all(self) -> None:
+        with self._lock:
+            for files in self._owners.values():
+                for fd in files.values():
+                    os.close(fd)
+            self._owners.clear()
+            self._count = 0
+
+    @property
+    def count(self) -> int:
+        return self._count
+
+
 class _Sample:
     """Collects the file reads of one sample: texts, problems, and whether the cgroup seems to have vanished."""
 
-    __slots__ = ("problems", "missing", "last_missing")
+    __slots__ = ("problems", "missing", "last_missing", "_fetch")
 
-    def __init__(self) -> None:
+    def __init__(self, fetch: Callable[[str], bytes] = _read_path) -> None:
         self.problems: list[str] = []
         self.missing = False  # some file was absent: the caller checks whether the whole cgroup vanished
         self.last_missing = False  # the latest read found no such file
+        self._fetch = fetch
 
     def read(self, directory: str | None, name: str, optional: bool = False) -> str | None:
         """The file's text, or None. ``optional`` files (present only on some kernels) being absent does not
@@ -290,37 +405,22 @@ class _Sample:
         self.last_missing = False
         if directory is None:
             return None
-        path = directory + "/" + name
         try:
-            fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC | os.O_NONBLOCK)
+            data = self._fetch(directory + "/" + name)
         except FileNotFoundError:
             self.last_missing = True
             self.missing = self.missing or not optional
             return None
-        except OSError as e:
-            self.problems.append(f"{name}: {e.strerror or e.__class__.__name__}")
+        except _TooLarge:
+            self.problems.append(f"{name}: larger than a cgroup file can be")
             return None
-        try:
-            chunks = []
-            size = 0
-            while True:
-                chunk = os.read(fd, 65536)
-                if not chunk:
-                    break
-                chunks.append(chunk)
-                size += len(chunk)
-                if size > _MAX_FILE_BYTES:
-                    self.problems.append(f"{name}: larger than a cgroup file can be")
-                    return None
         except OSError as e:
-            if e.errno == errno.ENODEV:  # the cgroup was removed while we held the file open
+            if e.errno == errno.ENODEV:  # the cgroup was removed while the file was open
                 self.missing = self.last_missing = True
             else:
                 self.problems.append(f"{name}: {e.strerror or e.__class__.__name__}")
             return None
-        finally:
-            os.close(fd)
-        return b"".join(chunks).decode("latin-1")
+        return data.decode("latin-1")
 
     def garbled(self, name: str) -> None:
         self.problems.append(f"{name}: unreadable contents")
@@ -346,14 +446,20 @@ def _limit_file(sample: _Sample, directory: str | None, name: str) -> tuple[int 
     return limit, unlimited
 
 
-def _keyed_file(sample: _Sample, directory: str | None, name: str) -> dict[str, int] | None:
+def _keyed_file(sample: _Sample, directory: str | None, name: str, keys: tuple[str, ...]) -> dict[str, int] | None:
     text = sample.read(directory, name)
     if text is None:
         return None
-    values = parse_keyed(text)
+    values = pick_keyed(text, keys)
     if not values and text.strip():
         sample.garbled(name)
     return values
+
+
+_V1_CPU_STAT = ("nr_periods", "nr_throttled", "throttled_time")
+_V1_MEMORY_STAT = ("total_inactive_file", "total_rss", "total_cache")
+_V2_CPU_STAT = ("usage_usec", "nr_periods", "nr_throttled", "throttled_usec")
+_V2_MEMORY_STAT = ("inactive_file", "anon", "file")
 
 
 def _working_set(usage: int | None, inactive_file: int | None) -> int | None:
@@ -370,7 +476,7 @@ def _read_v1(location: CgroupLocation, full: bool, sample: _Sample) -> dict[str,
     figures: dict[str, object] = {"timestamp_ns": time.monotonic_ns()}
 
     figures["cpu_usage_ns"] = _uint_file(sample, cpuacct_dir, "cpuacct.usage")
-    cpu_stat = _keyed_file(sample, cpu_dir, "cpu.stat")
+    cpu_stat = _keyed_file(sample, cpu_dir, "cpu.stat", _V1_CPU_STAT)
     if cpu_stat is not None:
         figures["cpu_nr_periods"] = cpu_stat.get("nr_periods")
         figures["cpu_nr_throttled"] = cpu_stat.get("nr_throttled")
@@ -378,7 +484,7 @@ def _read_v1(location: CgroupLocation, full: bool, sample: _Sample) -> dict[str,
 
     usage = _uint_file(sample, memory_dir, "memory.usage_in_bytes")
     figures["memory_usage_bytes"] = usage
-    memory_stat = _keyed_file(sample, memory_dir, "memory.stat")
+    memory_stat = _keyed_file(sample, memory_dir, "memory.stat", _V1_MEMORY_STAT)
     if memory_stat is not None:
         figures["memory_working_set_bytes"] = _working_set(usage, memory_stat.get("total_inactive_file"))
         figures["memory_rss_bytes"] = memory_stat.get("total_rss")
@@ -388,7 +494,7 @@ def _read_v1(location: CgroupLocation, full: bool, sample: _Sample) -> dict[str,
     figures["pids_current"] = _uint_file(sample, pids_dir, "pids.current")
 
     if full:
-        oom = _keyed_file(sample, memory_dir, "memory.oom_control")
+        oom = _keyed_file(sample, memory_dir, "memory.oom_control", ("oom_kill",))
         if oom is not None:
             figures["oom_kills"] = oom.get("oom_kill")
         figures["pids_max"], figures["pids_unlimited"] = _limit_file(sample, pids_dir, "pids.max")
@@ -431,7 +537,7 @@ def _read_v2(location: CgroupLocation, full: bool, sample: _Sample) -> dict[str,
     d = location.dir(UNIFIED)
     figures: dict[str, object] = {"timestamp_ns": time.monotonic_ns()}
 
-    cpu_stat = _keyed_file(sample, d, "cpu.stat")
+    cpu_stat = _keyed_file(sample, d, "cpu.stat", _V2_CPU_STAT)
     if cpu_stat is not None:
         usage_usec = cpu_stat.get("usage_usec")
         throttled_usec = cpu_stat.get("throttled_usec")
@@ -443,7 +549,7 @@ def _read_v2(location: CgroupLocation, full: bool, sample: _Sample) -> dict[str,
 
     usage = _uint_file(sample, d, "memory.current")
     figures["memory_usage_bytes"] = usage
-    memory_stat = _keyed_file(sample, d, "memory.stat")
+    memory_stat = _keyed_file(sample, d, "memory.stat", _V2_MEMORY_STAT)
     if memory_stat is not None:
         figures["memory_working_set_bytes"] = _working_set(usage, memory_stat.get("inactive_file"))
         figures["memory_rss_bytes"] = memory_stat.get("anon")
@@ -452,7 +558,7 @@ def _read_v2(location: CgroupLocation, full: bool, sample: _Sample) -> dict[str,
     figures["pids_current"] = _uint_file(sample, d, "pids.current")
 
     if full:
-        events = _keyed_file(sample, d, "memory.events")
+        events = _keyed_file(sample, d, "memory.events", ("oom_kill",))
         if events is not None:
             figures["oom_kills"] = events.get("oom_kill")
         figures["pids_max"], figures["pids_unlimited"] = _limit_file(sample, d, "pids.max")
@@ -466,9 +572,10 @@ def _read_v2(location: CgroupLocation, full: bool, sample: _Sample) -> dict[str,
     return figures
 
 
-def read_location(location: CgroupLocation, full: bool = False) -> CgroupStats:
+def read_location(location: CgroupLocation, full: bool = False,
+                  fetch: Callable[[str], bytes] = _read_path) -> CgroupStats:
     """One sample of the cgroup at ``location``. Never raises for file trouble (see CgroupStats)."""
-    sample = _Sample()
+    sample = _Sample(fetch)
     if location.mode is HierarchyMode.V2:
         figures = _read_v2(location, full, sample)
     else:
@@ -476,6 +583,16 @@ def read_location(location: CgroupLocation, full: bool = False) -> CgroupStats:
     if sample.missing and not location.exists():
         return CgroupStats(timestamp_ns=figures["timestamp_ns"], full=full, vanished=True)  # type: ignore[arg-type]
     return CgroupStats(full=full, problems=tuple(sample.problems), **figures)  # type: ignore[arg-type]
+
+
+def _default_fd_budget() -> int:
+    try:
+        soft, _hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    except (OSError, ValueError):
+        return 256
+    if soft == resource.RLIM_INFINITY:
+        return 4096
+    return max(0, min(4096, soft // 2))
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -490,13 +607,43 @@ class CgroupReader:
     change. Resolved locations are cached per container id until ``forget``."""
 
     def __init__(self, root: str = DEFAULT_CGROUP_ROOT, proc_root: str = DEFAULT_PROC_ROOT,
-                 layout: CgroupLayout | None = None) -> None:
+                 layout: CgroupLayout | None = None, *, keep_open: bool = False,
+                 max_open_files: int | None = None) -> None:
+        """``keep_open`` keeps each container's cgroup files open and re-reads them with pread (about 5x cheaper
+        per file on cgroupfs) using at most ``max_open_files`` descriptors (default: half the soft RLIMIT_NOFILE,
+        at most 4096); files beyond the budget are opened and closed per read as without ``keep_open``."""
         self.root = root
         self.proc_root = proc_root
         self._layout = layout
         self._locations: dict[str, CgroupLocation] = {}
         self._pod_locations: dict[str, CgroupLocation | None] = {}
         self._unresolved: dict[str, str] = {}
+        self._open_files: _OpenFiles | None = None
+        if keep_open:
+            if max_open_files is None:
+                max_open_files = _default_fd_budget()
+            self._open_files = _OpenFiles(max(0, max_open_files))
+
+    def close(self) -> None:
+        """Close every kept file (only matters with ``keep_open``)."""
+        if self._open_files is not None:
+            self._open_files.close_all()
+
+    def __enter__(self) -> CgroupReader:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @property
+    def open_file_count(self) -> int:
+        return 0 if self._open_files is None else self._open_files.count
+
+    def _fetcher(self, owner: str) -> Callable[[str], bytes]:
+        open_files = self._open_files
+        if open_files is None:
+            return _read_path
+        return lambda path: open_files.read(owner, path)
 
     @property
     def layout(self) -> CgroupLayout:
@@ -509,6 +656,8 @@ class CgroupReader:
         return self.layout.mode
 
     def refresh_layout(self) -> CgroupLayout:
+        """Detect the mounts again and drop everything resolved against the old ones."""
+        self.close()
         self._layout = None
         self._locations.clear()
         self._pod_locations.clear()
@@ -556,6 +705,9 @@ class CgroupReader:
         return self._fail(container_id, "; ".join(reasons))
 
     def _remember(self, location: CgroupLocation) -> CgroupLocation:
+        if self._open_files is not None and location.container_id in self._locations:
+            self._open_files.close_owner(location.container_id)  # files of the previous location
+            self._open_files.close_owner("pod\0" + location.container_id)
         self._locations[location.container_id] = location
         self._pod_locations.pop(location.container_id, None)
         self._unresolved.pop(location.container_id, None)
@@ -573,7 +725,7 @@ class CgroupReader:
     def read(self, location: CgroupLocation, full: bool = False) -> CgroupStats:
         """A LIGHT sample (CPU, throttling, memory usage/working set/limit, pids current; 5-6 small files) or,
         with ``full=True``, every figure. A vanished cgroup gives ``vanished=True`` and no figures."""
-        return read_location(location, full)
+        return read_location(location, full, self._fetcher(location.container_id))
 
     def pod_location(self, location: CgroupLocation) -> CgroupLocation | None:
         """The kubelet pod cgroup that holds this container's cgroup, if there is one (cached)."""
@@ -587,13 +739,16 @@ class CgroupReader:
         pod = self.pod_location(location)
         if pod is None:
             return None
-        return read_location(pod, full)
+        return read_location(pod, full, self._fetcher("pod\0" + location.container_id))
 
     def forget(self, container_id: str) -> None:
         """Drop what is cached about a container (call when it is removed)."""
         self._locations.pop(container_id, None)
         self._pod_locations.pop(container_id, None)
         self._unresolved.pop(container_id, None)
+        if self._open_files is not None:
+            self._open_files.close_owner(container_id)
+            self._open_files.close_owner("pod\0" + container_id)
 
     def cached_ids(self) -> list[str]:
         return list(self._locations)
