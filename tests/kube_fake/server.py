@@ -100,7 +100,7 @@ def label_selector_matches(labels: dict, selector: str) -> bool:
 @dataclass
 class LogLine:
     at: float
-    text: str
+    text: str | bytes  # bytes for output that is not valid UTF-8
 
 
 @dataclass
@@ -111,9 +111,12 @@ class ContainerLog:
 
 @dataclass(frozen=True)
 class Request:
+    """A request as the fake saw it (the Authorization header is not kept)."""
+
     method: str
     path: str
     query: dict[str, str]
+    body: dict | None = None
 
 
 class _Server(ThreadingHTTPServer):
@@ -192,7 +195,7 @@ class _Handler(BaseHTTPRequestHandler):
         query = {k: v[-1] for k, v in parse_qs(url.query, keep_blank_values=True).items()}
         body = self._body() if method == "DELETE" else {}
         path = unquote(url.path)
-        fake._record(Request(method, path, query))
+        fake._record(Request(method, path, query, body or None))
         if fake.mode == "401" or self.headers.get("Authorization") != f"Bearer {fake.token}":
             self._send_status(401, "Unauthorized", "Unauthorized")
             return
@@ -410,7 +413,7 @@ class FakeKube:
             self._expiry_epoch += 1
             self._cond.notify_all()
 
-    def set_logs(self, namespace: str, pod: str, container: str, lines: list[str], *,
+    def set_logs(self, namespace: str, pod: str, container: str, lines: list[str | bytes], *,
                  previous: list[str] | None = None, start: float | None = None, step: float = 1.0) -> None:
         """Replace a container's log; line i is stamped start + i*step (default: ending now)."""
         now = time.time()
@@ -422,7 +425,7 @@ class FakeKube:
             )
             self._cond.notify_all()
 
-    def append_log(self, namespace: str, pod: str, container: str, *lines: str) -> None:
+    def append_log(self, namespace: str, pod: str, container: str, *lines: str | bytes) -> None:
         with self._cond:
             log = self._logs.setdefault((namespace, pod, container), ContainerLog([]))
             log.lines.extend(LogLine(time.time(), text) for text in lines)
@@ -657,7 +660,8 @@ class FakeKube:
             out = []
             for line in batch:
                 prefix = datetime.fromtimestamp(line.at, timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ ") if stamps else ""
-                out.append((prefix + line.text + "\n").encode())
+                text = line.text if isinstance(line.text, bytes) else line.text.encode()
+                out.append(prefix.encode() + text + b"\n")
             return b"".join(out)
 
         follow = _true(query.get("follow")) and not previous
