@@ -521,16 +521,16 @@ def _read_blkio(blkio_dir: str | None, sample: _Sample, figures: dict[str, objec
 def _read_pressure(directory: str | None, sample: _Sample, figures: dict[str, object]) -> None:
     if directory is None:
         return
-    for resource in ("cpu", "memory", "io"):
-        name = f"{resource}.pressure"
+    for kind in ("cpu", "memory", "io"):
+        name = f"{kind}.pressure"
         text = sample.read(directory, name, optional=True)  # absent when the kernel runs without PSI
         if text is None:
             continue
         pressure = parse_pressure(text)
         if not pressure and text.strip():
             sample.garbled(name)
-        figures[f"psi_{resource}_some_avg10"] = pressure.get("some")
-        figures[f"psi_{resource}_full_avg10"] = pressure.get("full")
+        figures[f"psi_{kind}_some_avg10"] = pressure.get("some")
+        figures[f"psi_{kind}_full_avg10"] = pressure.get("full")
 
 
 def _read_v2(location: CgroupLocation, full: bool, sample: _Sample) -> dict[str, object]:
