@@ -218,6 +218,12 @@ class BrowserScreen(Screen):
             self.render_frame(columns_changed=True)
             self.refresh_bindings()
 
+    @on(ResourceTable.RowSelected)
+    def _row_selected(self, event: ResourceTable.RowSelected) -> None:
+        # The table owns the enter key (select_cursor); its selection is our drill-down.
+        event.stop()
+        self.action_enter()
+
     def action_enter(self) -> None:
         key = self.table.current_key
         if key is None or self.picture is None:

@@ -183,6 +183,12 @@ class TaskMetrics:
     pids_current: int
 
 
+def _task(t: Any, container_id: str = "") -> Task:
+    # containerd 1.6 leaves container_id empty in Tasks.List and puts the container id in the process id.
+    cid = t.container_id or t.id or container_id
+    return Task(cid, t.pid, TASK_STATES.get(t.status, str(t.status)), t.exit_status, _ts_ns(t.exited_at))
+
+
 def _metrics(metric: Any) -> TaskMetrics | None:
     kind = METRICS_TYPES.get(metric.data.type_url)
     if kind is None:
@@ -277,14 +283,11 @@ class ContainerdClient(RpcClient):
 
     def tasks(self) -> list[Task]:
         r = self.call("Tasks.List", self._stub("_tasks").List, tasks_pb.ListTasksRequest())
-        return [
-            Task(t.container_id, t.pid, TASK_STATES.get(t.status, str(t.status)), t.exit_status, _ts_ns(t.exited_at))
-            for t in r.tasks
-        ]
+        return [_task(t) for t in r.tasks]
 
     def task(self, container_id: str) -> Task:
         t = self.call("Tasks.Get", self._stub("_tasks").Get, tasks_pb.GetRequest(container_id=container_id)).process
-        return Task(t.container_id, t.pid, TASK_STATES.get(t.status, str(t.status)), t.exit_status, _ts_ns(t.exited_at))
+        return _task(t, container_id)
 
     def kill(self, container_id: str, signal: int, *, all_processes: bool = False) -> None:
         request = tasks_pb.KillRequest(container_id=container_id, signal=int(signal), all=all_processes)
