@@ -328,6 +328,15 @@ class HistoryIndex:
                     b = mid
             return a
 
+    def live_complete_end(self) -> int:
+        """Offset just past the last complete line of the live file (where a follower should start)."""
+        with self._lock:
+            live = self._live.index
+            if live is None or live.line_count == 0:
+                return 0
+            _, end = live.line_span(live.line_count - 1)
+            return min(end + 1, live.end)
+
     # -- following -------------------------------------------------------------------------------------
 
     def poll(self) -> PollResult:
