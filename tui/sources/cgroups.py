@@ -493,10 +493,11 @@ def _read_v1(location: CgroupLocation, full: bool, sample: _Sample) -> dict[str,
         sample, memory_dir, "memory.limit_in_bytes")
     figures["pids_current"] = _uint_file(sample, pids_dir, "pids.current")
 
+    # OOM kills belong on the list views (an OOM column), so the light read pays for this one file too.
+    oom = _keyed_file(sample, memory_dir, "memory.oom_control", ("oom_kill",))
+    if oom is not None:
+        figures["oom_kills"] = oom.get("oom_kill")
     if full:
-        oom = _keyed_file(sample, memory_dir, "memory.oom_control", ("oom_kill",))
-        if oom is not None:
-            figures["oom_kills"] = oom.get("oom_kill")
         figures["pids_max"], figures["pids_unlimited"] = _limit_file(sample, pids_dir, "pids.max")
         _read_blkio(location.dir("blkio"), sample, figures)
         # Hybrid: a container with its own cgroup2 directory still gets pressure figures from there.
@@ -557,10 +558,10 @@ def _read_v2(location: CgroupLocation, full: bool, sample: _Sample) -> dict[str,
     figures["memory_limit_bytes"], figures["memory_unlimited"] = _limit_file(sample, d, "memory.max")
     figures["pids_current"] = _uint_file(sample, d, "pids.current")
 
+    events = _keyed_file(sample, d, "memory.events", ("oom_kill",))
+    if events is not None:
+        figures["oom_kills"] = events.get("oom_kill")
     if full:
-        events = _keyed_file(sample, d, "memory.events", ("oom_kill",))
-        if events is not None:
-            figures["oom_kills"] = events.get("oom_kill")
         figures["pids_max"], figures["pids_unlimited"] = _limit_file(sample, d, "pids.max")
         _read_pressure(d, sample, figures)
         text = sample.read(d, "io.stat")
