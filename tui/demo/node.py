@@ -22,10 +22,10 @@ import grpc
 import psutil
 
 from n9s.demo import cleanup, mounts
-from n9s.demo.teardown import find_leftovers, sweep_stale_nodes, teardown_root
 from n9s.demo.config import ROOT_PREFIX, NodeLayout, render_config
 from n9s.demo.image import IMAGE_REF, ImageBuildError, build_image, find_busybox, is_static_elf
 from n9s.demo.pods import ContainerSpec, PodSpec, container_config, sandbox_config
+from n9s.demo.teardown import find_leftovers, sweep_stale_nodes, teardown_root
 from n9s.pb import cri_pb2, cri_pb2_grpc
 
 SOCKET_PATH_MAX = 107  # sun_path is 108 bytes with the trailing NUL
@@ -293,12 +293,17 @@ class DemoNode:
         env = {**os.environ, "PATH": TOOL_PATH + os.pathsep + os.environ.get("PATH", "")}
         if self._log_handle is None:
             self._log_handle = open(layout.log, "ab")
+        if not cleanup.containerd_processes(layout.config):
+            # a killed containerd leaves its socket; without it we know the new daemon listens once it reappears
+            layout.socket.unlink(missing_ok=True)
         self._proc = subprocess.Popen([binary, "--config", str(layout.config)], stdin=subprocess.DEVNULL,
                                       stdout=self._log_handle, stderr=subprocess.STDOUT, env=env,
                                       start_new_session=True, close_fds=True)
         self._channel = grpc.insecure_channel(self.target, options=[
             ("grpc.max_receive_message_length", 16 * 1024 * 1024),
             ("grpc.enable_retries", 0),
+            ("grpc.initial_reconnect_backoff_ms", 100),
+            ("grpc.max_reconnect_backoff_ms", 1000),
         ])
         self._runtime = cri_pb2_grpc.RuntimeServiceStub(self._channel)
         self._images = cri_pb2_grpc.ImageServiceStub(self._channel)
