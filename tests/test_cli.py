@@ -39,3 +39,21 @@ def test_dump_with_no_runtime_is_a_clear_error(tmp_path):
     assert result.returncode == 2
     assert f"no containerd socket at {tmp_path}/none.sock" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_config_file_sets_readonly_and_flags_still_work(tmp_path):
+    config = tmp_path / "config.toml"
+    config.write_text('readonly = true\nrefresh = 5\naddress = "unix:///from/config.sock"\n')
+    result = run("info", env={"N9S_CONFIG": str(config), "XDG_STATE_HOME": str(tmp_path)})
+    assert "read-only: yes" in result.stdout
+    assert "runtime endpoint: /from/config.sock (from --address)" in result.stdout
+    result = run("--address", "/flag.sock", "info", env={"N9S_CONFIG": str(config), "XDG_STATE_HOME": str(tmp_path)})
+    assert "runtime endpoint: /flag.sock" in result.stdout
+
+
+def test_broken_config_is_reported_not_fatal(tmp_path):
+    config = tmp_path / "config.toml"
+    config.write_text("readonly = [oops\n")
+    result = run("info", env={"N9S_CONFIG": str(config), "XDG_STATE_HOME": str(tmp_path)})
+    assert result.returncode == 0
+    assert f"ignoring config {config}" in result.stderr

@@ -26,6 +26,7 @@ class AppConfig:
     readonly: bool = False
     start_view: str = "pods"
     exit_after_first_paint: bool = False
+    theme: str = "n9s"
 
 
 class PictureReady(Message):
@@ -62,7 +63,14 @@ class N9sApp(App):
 
     # ---- lifecycle ----
     def on_mount(self) -> None:
+        from n9s.themes import textual_themes
+
         from .screens.browser import BrowserScreen
+
+        for theme in textual_themes():
+            self.register_theme(theme)
+        if self.config.theme in self.available_themes:
+            self.theme = self.config.theme
 
         self.push_screen(BrowserScreen(self.config.start_view))
         self.request_refresh()

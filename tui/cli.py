@@ -20,6 +20,35 @@ def state_dir() -> Path:
     return Path(base) / "n9s"
 
 
+def config_path() -> Path:
+    base = os.environ.get("XDG_CONFIG_HOME") or os.path.join(os.path.expanduser("~"), ".config")
+    return Path(os.environ.get("N9S_CONFIG") or Path(base) / "n9s" / "config.toml")
+
+
+CONFIG_KEYS = {"readonly": bool, "refresh": float, "theme": str, "address": str, "pods_dir": str, "view": str,
+               "namespace": str}
+
+
+def load_config(path: Path | None = None) -> dict:
+    """Defaults from the config file (TOML: readonly, refresh, theme, address, pods_dir, view, namespace);
+    flags given on the command line win. A broken file is reported, not fatal."""
+    import tomllib
+
+    path = path or config_path()
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return {}
+    except (OSError, tomllib.TOMLDecodeError) as err:
+        print(f"n9s: ignoring config {path}: {err}", file=sys.stderr)
+        return {}
+    out = {}
+    for key, kind in CONFIG_KEYS.items():
+        if key in data and isinstance(data[key], kind if kind is not float else (int, float)):
+            out[key] = data[key]
+    return out
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="n9s",
@@ -38,6 +67,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--demo", action="store_true", help="start a throwaway demo node (needs root, containerd, runc) "
                    "and open n9s on it; it is torn down on exit")
     p.add_argument("--view", default="pods", help="view to open: pods, containers, tasks, snapshots, images, node")
+    p.add_argument("--theme", default="n9s", help="n9s, n9s-light, or any Textual theme")
     p.add_argument("--debug", action="store_true", help="verbose log file")
     p.add_argument("--log-file", default=None, help="log file (default <state dir>/n9s.log)")
     p.add_argument("--exit-after-first-paint", action="store_true", help=argparse.SUPPRESS)
@@ -49,6 +79,7 @@ def build_parser() -> argparse.ArgumentParser:
     dump.add_argument("--interval", type=float, default=1.0, help="seconds between the two samples CPU rates need")
     dump.set_defaults(format="json")
     sub.add_parser("info", help="where n9s looks for things: endpoint, state dir, audit log, log file")
+    p.set_defaults(**load_config())
     return p
 
 
@@ -122,6 +153,7 @@ def cmd_info(args: argparse.Namespace) -> int:
     print(f"state directory: {state_dir()}")
     print(f"audit log: {audit_log_path()}")
     print(f"log file: {args.log_file or state_dir() / 'n9s.log'}")
+    print(f"config file: {config_path()}")
     print(f"read-only: {'yes' if args.readonly else 'no'}")
     return 0
 
@@ -151,7 +183,7 @@ def cmd_tui(args: argparse.Namespace, address: str) -> int:
     events = ContainerdClient(address, namespace=args.namespace)
     actions = Actions(collector.cri, collector.containerd, readonly=args.readonly, audit=AuditLog())
     config = AppConfig(refresh_s=max(0.2, args.refresh), readonly=args.readonly, start_view=args.view,
-                       exit_after_first_paint=args.exit_after_first_paint)
+                       exit_after_first_paint=args.exit_after_first_paint, theme=args.theme)
     app = N9sApp(collector, config, events=events, actions=actions)
 
     def _exit_on_signal(signum, frame):  # noqa: ARG001 - signal handler signature
