@@ -87,8 +87,27 @@ def kill_and_reap(procs: list[psutil.Process], sig: int = signal.SIGKILL, timeou
             proc.send_signal(sig)
         except (psutil.NoSuchProcess, psutil.AccessDenied):
             pass
-    _, alive = psutil.wait_procs(procs, timeout=timeout)
-    return [p.pid for p in alive]
+    deadline = time.monotonic() + timeout
+    while True:
+        alive = [p for p in procs if _alive(p)]
+        if not alive or time.monotonic() > deadline:
+            return [p.pid for p in alive]
+        time.sleep(0.02)
+
+
+def _alive(proc: psutil.Process) -> bool:
+    """Running and not a zombie: a zombie that is not our child waits for its parent (often init) to reap it,
+    but it holds no resources any more."""
+    try:
+        if proc.status() == psutil.STATUS_ZOMBIE:
+            try:
+                proc.wait(timeout=0)  # reaps it when it is our own child (containerd)
+            except (psutil.TimeoutExpired, psutil.NoSuchProcess, ChildProcessError):
+                pass
+            return False
+        return proc.is_running()
+    except psutil.NoSuchProcess:
+        return False
 
 
 def kill_shims_and_children(socket: Path) -> list[int]:
