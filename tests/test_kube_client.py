@@ -301,3 +301,50 @@ def test_many_pods(kube, fake_kube):
             container("c", requests={"cpu": "10m", "memory": "16Mi"})]))
     pods = kube.list_node_pods(NODE).pods
     assert len(pods) == 202 and sum(p.cpu_request_m for p in pods if p.namespace == "load") == 2000
+
+
+def test_seeded_from_demo_style_specs_including_a_mirror_pod(tmp_path):
+    from types import SimpleNamespace as S
+
+    from kube_fake import FakeKube, pods_from_specs
+
+    specs = [
+        S(name="web", namespace="default", uid="uid-web", labels={"app": "web"}, annotations={}, static=False,
+          containers=[S(name="server", memory_limit_bytes=64 * 2**20, cpu_quota_millicores=None),
+                      S(name="logger", memory_limit_bytes=None, cpu_quota_millicores=None)]),
+        S(name="mem", namespace="demo", uid="uid-mem", labels={}, annotations={}, static=False,
+          containers=[S(name="holder", memory_limit_bytes=256 * 2**20, cpu_quota_millicores=100)]),
+        S(name="etcd-n9s-demo", namespace="kube-system", uid="0123456789abcdef0123456789abcdef", labels={},
+          annotations={"kubernetes.io/config.source": "file"}, static=True,
+          containers=[S(name="etcd", memory_limit_bytes=None, cpu_quota_millicores=None)]),
+    ]
+    with FakeKube(pods=pods_from_specs(specs, NODE), nodes=[node_manifest(NODE)]) as fake:
+        client = KubeClient.from_config(str(fake.write_kubeconfig(tmp_path / "k")), connect_timeout=1.0)
+        pods = {p.name: p for p in client.list_node_pods(NODE).pods}
+        client.close()
+    assert (pods["web"].uid, pods["web"].runtime_uid, pods["web"].qos_class) == ("uid-web", "uid-web", "Burstable")
+    assert pods["mem"].qos_class == "Guaranteed" and pods["mem"].containers[0].cpu_limit_m == 100
+    etcd = pods["etcd-n9s-demo"]
+    assert etcd.is_mirror and etcd.uid != etcd.runtime_uid == "0123456789abcdef0123456789abcdef"
+    assert etcd.owner.kind == "Node" and etcd.owner.name == NODE
+
+
+def test_node_from_the_kubelet_kubeconfig_identity(fake_kube, tmp_path):
+    path = fake_kube.write_kubeconfig(tmp_path / "kubelet.conf", user=f"system:node:{NODE}")
+    client = KubeClient.from_config(str(path), connect_timeout=1.0)
+    choice = client.resolve_node_name(env={}, hostname="some-other-name")
+    assert (choice.name, choice.how) == (NODE, "kubelet kubeconfig user")
+    client.close()
+
+
+def test_seeded_from_the_demo_node_pod_list(tmp_path):
+    demo = pytest.importorskip("n9s.demo.pods")
+    from kube_fake import FakeKube, pods_from_specs
+
+    specs = demo.default_pods()
+    with FakeKube(pods=pods_from_specs(specs, NODE), nodes=[node_manifest(NODE)]) as fake:
+        client = KubeClient.from_config(str(fake.write_kubeconfig(tmp_path / "k")), connect_timeout=1.0)
+        pods = client.list_node_pods(NODE).pods
+        client.close()
+    assert {(p.namespace, p.name) for p in pods} == {(s.namespace, s.name) for s in specs}
+    assert {p.runtime_uid for p in pods} == {s.uid for s in specs}  # what the runtime's labels will carry

@@ -396,3 +396,40 @@ def summary_manifest(node: str, pods: list[dict], *, node_nanocores: int = 250_0
         },
         "pods": out_pods,
     }
+
+
+def pods_from_specs(specs, node: str = "node-1", *, created: datetime = EPOCH) -> list[dict]:
+    """API pods for plain pod descriptions such as the demo node's (duck-typed, nothing imported).
+
+    Each spec needs name, namespace and containers (each with a name); it may have uid, labels,
+    annotations, static (a static pod: the API shows a mirror pod whose own uid differs and whose
+    kubernetes.io/config.mirror annotation holds the runtime's uid), and per container
+    memory_limit_bytes and cpu_quota_millicores (turned into limits, requests equal).
+    """
+    pods = []
+    for spec in specs:
+        containers = []
+        for c in spec.containers:
+            limits = {}
+            if getattr(c, "cpu_quota_millicores", None):
+                limits["cpu"] = f"{c.cpu_quota_millicores}m"
+            if getattr(c, "memory_limit_bytes", None):
+                limits["memory"] = str(c.memory_limit_bytes)
+            image = getattr(c, "image", None) or "docker.io/library/busybox:1.36"
+            containers.append(container(c.name, image, limits=limits or None))
+        uid = getattr(spec, "uid", None) or stable_uid(spec.namespace, spec.name)
+        annotations = dict(getattr(spec, "annotations", None) or {})
+        owner = None
+        if getattr(spec, "static", False):
+            annotations.update({"kubernetes.io/config.mirror": uid, "kubernetes.io/config.hash": uid,
+                                "kubernetes.io/config.source": "file"})
+            uid = stable_uid("mirror", spec.namespace, spec.name)
+            owner = ("Node", node)
+        pod = pod_manifest(spec.namespace, spec.name, uid, node, containers,
+                           labels=dict(getattr(spec, "labels", None) or {}), annotations=annotations or None,
+                           created=created)
+        if owner:
+            pod["metadata"]["ownerReferences"] = [{"apiVersion": "v1", "kind": "Node", "name": node,
+                                                   "uid": stable_uid("node", node), "controller": True}]
+        pods.append(pod)
+    return pods

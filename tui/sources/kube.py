@@ -553,6 +553,13 @@ class KubeClient:
 
     # ------------------------------------------------------------ which node is this
 
+    def _kubelet_identity(self) -> str:
+        """The node name in a kubelet kubeconfig's user or context ("system:node:NAME[@cluster]")."""
+        for value in (self.target.user, self.target.context):
+            if value and value.startswith("system:node:"):
+                return value[len("system:node:"):].split("@", 1)[0]
+        return ""
+
     def resolve_node_name(
         self,
         explicit: str | None = None,
@@ -562,8 +569,9 @@ class KubeClient:
     ) -> NodeChoice:
         """--node, else $NODE_NAME, else this host's name checked against the API.
 
-        The host name is tried as is, then its short form, then as the `kubernetes.io/hostname`
-        label (the kubelet's own record of its host name). When the API cannot be asked, the host
+        The host name is tried as is, then its short form, then the node named by a kubelet
+        kubeconfig's identity (system:node:NAME), then as the `kubernetes.io/hostname` label (the
+        kubelet's own record of its host name). When the API cannot be asked, the host
         name is returned marked "not verified"; when it answers and nothing matches, NotFound.
         """
         if explicit:
@@ -576,6 +584,9 @@ class KubeClient:
         candidates = [(host, "hostname")]
         if short != host:
             candidates.append((short, "short hostname"))
+        identity = self._kubelet_identity()
+        if identity and identity not in (host, short):
+            candidates.append((identity, "kubelet kubeconfig user"))
         try:
             for name, how in candidates:
                 try:

@@ -199,6 +199,15 @@ class ApiPod:
         """A static pod's mirror: the kubelet runs it from a file, deleting it through the API is not final."""
         return "kubernetes.io/config.mirror" in self.annotations
 
+    @property
+    def runtime_uid(self) -> str:
+        """The pod uid the runtime knows (CRI label io.kubernetes.pod.uid, cgroup and log paths).
+
+        For a mirror pod the API invents its own uid; the static pod's real one, which the kubelet
+        gave the runtime, is in the kubernetes.io/config.mirror annotation.
+        """
+        return self.annotations.get("kubernetes.io/config.mirror") or self.uid
+
     def _long_running(self) -> tuple[ApiContainer, ...]:
         return tuple(c for c in self.containers if c.kind in ("app", "sidecar"))
 
