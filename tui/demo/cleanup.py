@@ -110,10 +110,11 @@ def _alive(proc: psutil.Process) -> bool:
         return False
 
 
-def kill_shims_and_children(socket: Path) -> list[int]:
-    """Kill the shims of this node, their container processes first (the shim is their subreaper)."""
+def kill_shims_and_children(socket: Path) -> tuple[list[int], set[str]]:
+    """Kill the shims of this node, their container processes first (the shim is their subreaper).
+    Returns the pids that would not die and the task ids the shims served (for their sockets)."""
     shims = shim_processes(socket)
-    killed_ids.update(i for i in (_arg_value(_cmdline(s), "-id") for s in shims) if i)
+    task_ids = {i for i in (_arg_value(_cmdline(s), "-id") for s in shims) if i}
     children: list[psutil.Process] = []
     for shim in shims:
         try:
@@ -121,12 +122,11 @@ def kill_shims_and_children(socket: Path) -> list[int]:
         except psutil.NoSuchProcess:
             pass
     left = kill_and_reap(children, timeout=3.0)
-    return left + kill_and_reap(shims, timeout=3.0)
+    return left + kill_and_reap(shims, timeout=3.0), task_ids
 
 
 # containerd 1.6 puts shim sockets in a fixed directory, whatever its own state dir is.
 SHIM_SOCKET_DIR = Path("/run/containerd/s")
-killed_ids: set[str] = set()
 
 
 def shim_socket(socket: Path, namespace: str, task_id: str) -> Path:

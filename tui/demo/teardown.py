@@ -27,11 +27,10 @@ def teardown_root(layout: NodeLayout, *, keep: bool, cgroup_parents: list[str],
     problems = []
     for proc in cleanup.containerd_processes(layout.config):
         problems.extend(f"containerd {pid} would not die" for pid in cleanup.kill_and_reap([proc]))
-    stuck = cleanup.kill_shims_and_children(layout.socket)
+    stuck, task_ids = cleanup.kill_shims_and_children(layout.socket)
     problems.extend(f"shim or container process {pid} would not die" for pid in stuck)
     shim_dir_existed = _read_json(layout.owner_file).get("shim_dir_existed", True)
-    cleanup.remove_shim_sockets(layout.socket, layout.state_dir, cleanup.killed_ids,
-                                remove_dirs=not shim_dir_existed)
+    cleanup.remove_shim_sockets(layout.socket, layout.state_dir, task_ids, remove_dirs=not shim_dir_existed)
     stuck = cleanup.kill_and_reap(cleanup.processes_in_cgroups(cgroup_parents))
     problems.extend(f"container process {pid} would not die" for pid in stuck)
     still_mounted = mounts.unmount_all_under(layout.root)
