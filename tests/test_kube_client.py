@@ -7,11 +7,22 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from kube_fake import EPOCH, container, event_manifest, node_manifest, pod_manifest, pod_ref, summary_manifest
-from kube_fake.fixtures import NODE, fake_kube, kube, kubeconfig  # noqa: F401
+from kube_fake import (
+    EPOCH,
+    container,
+    event_manifest,
+    fixtures,
+    node_manifest,
+    pod_manifest,
+    pod_ref,
+    summary_manifest,
+)
 from n9s.sources.errors import CallFailed, NotFound, PermissionDenied, Unreachable
 from n9s.sources.kube import Conflict, KubeClient
 from n9s.sources.kube_health import Forbidden, HealthTracker, Unauthorized
+
+NODE = fixtures.NODE
+fake_kube, kubeconfig, kube = fixtures.fake_kube, fixtures.kubeconfig, fixtures.kube  # pytest fixtures
 
 
 def wait_for(predicate, timeout=5.0, step=0.02):

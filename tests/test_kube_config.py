@@ -7,8 +7,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from kube_fake import FakeKube, node_manifest, pod_manifest
-from kube_fake.fixtures import NODE, fake_kube, kube, kubeconfig  # noqa: F401
+from kube_fake import FakeKube, fixtures, node_manifest, pod_manifest
 from n9s.sources.kube import KubeClient
 from n9s.sources.kube_config import (
     SOURCE_ENV,
@@ -22,6 +21,9 @@ from n9s.sources.kube_config import (
     resolve_target,
 )
 from n9s.sources.kube_health import ApiHealth
+
+NODE = fixtures.NODE
+fake_kube, kubeconfig, kube = fixtures.fake_kube, fixtures.kubeconfig, fixtures.kube  # pytest fixtures
 
 SECRET_TOKEN = "s3cr3t-token-AAAABBBBCCCCDDDD"
 SECRET_PASSWORD = "hunter2-very-secret"

@@ -7,10 +7,13 @@ import time
 
 import pytest
 
-from kube_fake import FakeKube, container, node_manifest, pod_manifest
-from kube_fake.fixtures import NODE, fake_kube, kube, kubeconfig, seed_pods  # noqa: F401
+from kube_fake import FakeKube, container, fixtures, node_manifest, pod_manifest
 from n9s.sources.kube import KubeClient
 from n9s.sources.kube_watch import ADDED, DELETED, HEALTH, MODIFIED, SYNCED, Backoff, PodEvent, PodWatcher
+
+NODE = fixtures.NODE
+fake_kube, kubeconfig, kube = fixtures.fake_kube, fixtures.kubeconfig, fixtures.kube  # pytest fixtures
+seed_pods = fixtures.seed_pods
 
 
 class Recorder:

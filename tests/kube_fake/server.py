@@ -24,16 +24,24 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from .manifests import (  # noqa: F401  (re-exported for tests)
+from .manifests import (
     container,
     event_manifest,
     node_manifest,
     pod_manifest,
     pod_ref,
+    pods_from_specs,
     stable_uid,
     summary_manifest,
     ts,
 )
+
+# The builders are re-exported so that tests can take everything from the server module.
+__all__ = [
+    "FakeKube", "Request", "container", "event_manifest", "field_selector_matches", "label_selector_matches",
+    "node_manifest", "pod_manifest", "pod_ref", "pods_from_specs", "stable_uid", "status_body",
+    "summary_manifest", "ts",
+]
 
 MODES = ("ok", "401", "403", "down")
 
@@ -413,21 +421,21 @@ class FakeKube:
             self._expiry_epoch += 1
             self._cond.notify_all()
 
-    def set_logs(self, namespace: str, pod: str, container: str, lines: list[str | bytes], *,
+    def set_logs(self, namespace: str, pod: str, container_name: str, lines: list[str | bytes], *,
                  previous: list[str] | None = None, start: float | None = None, step: float = 1.0) -> None:
         """Replace a container's log; line i is stamped start + i*step (default: ending now)."""
         now = time.time()
         start = now - step * len(lines) if start is None else start
         with self._cond:
-            self._logs[(namespace, pod, container)] = ContainerLog(
+            self._logs[(namespace, pod, container_name)] = ContainerLog(
                 [LogLine(start + i * step, text) for i, text in enumerate(lines)],
                 None if previous is None else [LogLine(start - 3600 + i, t) for i, t in enumerate(previous)],
             )
             self._cond.notify_all()
 
-    def append_log(self, namespace: str, pod: str, container: str, *lines: str | bytes) -> None:
+    def append_log(self, namespace: str, pod: str, container_name: str, *lines: str | bytes) -> None:
         with self._cond:
-            log = self._logs.setdefault((namespace, pod, container), ContainerLog([]))
+            log = self._logs.setdefault((namespace, pod, container_name), ContainerLog([]))
             log.lines.extend(LogLine(time.time(), text) for text in lines)
             self._cond.notify_all()
 
@@ -631,21 +639,21 @@ class FakeKube:
                 return
             names = [c["name"] for c in pod["spec"].get("containers", [])]
             all_names = names + [c["name"] for c in pod["spec"].get("initContainers", [])]
-            container = query.get("container") or ""
-            if not container:
+            wanted = query.get("container") or ""
+            if not wanted:
                 if len(names) != 1:
                     h._send_status(400, "BadRequest", f"a container name must be specified for pod {name}, "
                                                       f"choose one of: [{' '.join(names)}]")
                     return
-                container = names[0]
-            if container not in all_names:
-                h._send_status(400, "BadRequest", f"container {container} is not valid for pod {name}")
+                wanted = names[0]
+            if wanted not in all_names:
+                h._send_status(400, "BadRequest", f"container {wanted} is not valid for pod {name}")
                 return
-            log = self._logs.get((namespace, name, container), ContainerLog([]))
+            log = self._logs.get((namespace, name, wanted), ContainerLog([]))
             previous = _true(query.get("previous"))
             if previous and log.previous is None:
                 h._send_status(400, "BadRequest",
-                               f'previous terminated container "{container}" in pod "{name}" not found')
+                               f'previous terminated container "{wanted}" in pod "{name}" not found')
                 return
             lines = list(log.previous if previous else log.lines)
             uid = pod["metadata"]["uid"]
