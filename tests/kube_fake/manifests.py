@@ -371,8 +371,10 @@ def summary_manifest(node: str, pods: list[dict], *, node_nanocores: int = 250_0
             containers.append({
                 "name": c["name"],
                 "startTime": ts(EPOCH),
-                "cpu": {"time": when, "usageNanoCores": c["nanocores"], "usageCoreNanoSeconds": c.get("core_ns", c["nanocores"] * 100)},
-                "memory": {"time": when, "workingSetBytes": c["working_set"], "usageBytes": c.get("usage", c["working_set"]),
+                "cpu": {"time": when, "usageNanoCores": c["nanocores"],
+                        "usageCoreNanoSeconds": c.get("core_ns", c["nanocores"] * 100)},
+                "memory": {"time": when, "workingSetBytes": c["working_set"],
+                           "usageBytes": c.get("usage", c["working_set"]),
                            "rssBytes": c.get("rss", c["working_set"] // 2), "pageFaults": 10, "majorPageFaults": 0},
             })
         entry = {

@@ -333,7 +333,8 @@ class FakeKube:
         import yaml
 
         clusters = [{"name": cluster, "cluster": {"server": self.url}}]
-        contexts = [{"name": context, "context": {"cluster": cluster, "user": user, **({"namespace": namespace} if namespace else {})}}]
+        entry = {"cluster": cluster, "user": user, **({"namespace": namespace} if namespace else {})}
+        contexts = [{"name": context, "context": entry}]
         for name, server in (extra_contexts or {}).items():
             clusters.append({"name": f"{name}-cluster", "cluster": {"server": server}})
             contexts.append({"name": name, "context": {"cluster": f"{name}-cluster", "user": user}})

@@ -397,7 +397,9 @@ class KubeClient:
         rv = metadata.get("resourceVersion", "") if isinstance(metadata, dict) else ""
         return PodList(pods, str(rv or ""))
 
-    def watch_node_pods(self, node: str, resource_version: str, *, timeout_seconds: int, read_timeout: float) -> WatchStream:
+    def watch_node_pods(
+        self, node: str, resource_version: str, *, timeout_seconds: int, read_timeout: float
+    ) -> WatchStream:
         """A watch from `resource_version` with bookmarks; the server ends it after timeout_seconds."""
         response = self._open(
             "GET",

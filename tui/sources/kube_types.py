@@ -282,7 +282,9 @@ def _owner(metadata: dict) -> OwnerRef | None:
     if not refs:
         return None
     chosen = next((r for r in refs if r.get("controller") is True), refs[0])
-    return OwnerRef(_str(chosen.get("kind")), _str(chosen.get("name")), _str(chosen.get("uid")), chosen.get("controller") is True)
+    return OwnerRef(
+        _str(chosen.get("kind")), _str(chosen.get("name")), _str(chosen.get("uid")), chosen.get("controller") is True
+    )
 
 
 def pod_from_manifest(pod: dict) -> ApiPod:
@@ -443,7 +445,9 @@ def node_from_manifest(node: dict) -> ApiNode:
             Taint(_str(t.get("key")), _str(t.get("value")), _str(t.get("effect")))
             for t in map(_dict, _list(spec.get("taints")))
         ),
-        addresses=tuple((_str(a.get("type")), _str(a.get("address"))) for a in map(_dict, _list(status.get("addresses")))),
+        addresses=tuple(
+            (_str(a.get("type")), _str(a.get("address"))) for a in map(_dict, _list(status.get("addresses")))
+        ),
         pod_cidrs=tuple(cidrs),
         kubelet_version=_str(info.get("kubeletVersion")),
         container_runtime_version=_str(info.get("containerRuntimeVersion")),
