@@ -22,7 +22,9 @@ def _container(c: ContainerRow) -> dict[str, Any]:
         "image": c.image,
         "image_ref": c.image_ref,
         "pid": c.pid,
+        "task_status": c.task_status,
         "created_at": c.created_at_ns / 1e9,
+        "finished_at": c.finished_at_ns / 1e9 if c.finished_at_ns else None,
         "cpu_cores": f.cpu_cores,
         "cpu_usage_ns": f.cpu_usage_ns,
         "cpu_throttled_periods": f.cpu_nr_throttled,
@@ -82,6 +84,11 @@ def picture_dict(picture: NodePicture) -> dict[str, Any]:
             "cgroup_mode": n.cgroup_mode,
         },
         "pods": [_pod(p) for p in picture.pods],
+        "tasks": [
+            {"container_id": t.container_id, "kind": t.kind or None, "name": t.name or None, "pod": t.pod or None,
+             "pid": t.pid or None, "status": t.status, "exit_status": t.exit_status if t.status == "STOPPED" else None}
+            for t in picture.tasks
+        ],
         "snapshots": [
             {"key": s.key, "kind": s.kind, "parent": s.parent or None, "created_at": s.created_at_ns / 1e9,
              "size_bytes": s.size_bytes, "inodes": s.inodes, "owner": s.owner or None, "orphan": s.orphan}

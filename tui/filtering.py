@@ -33,7 +33,9 @@ class RowFilter:
             return [r for r in rows if all(r.labels.get(k) == v if v else k in r.labels for k, v in wanted.items())]
         invert = text.startswith("!")
         if invert:
-            text = text[1:]
+            text = text[1:].strip()
+            if not text:
+                return list(rows)  # a lone "!" (typing has just begun) hides nothing
         try:
             pattern = re.compile(text, re.IGNORECASE)
         except re.error:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Any, Iterable
 
-from .picture import ContainerRow, Figures, PodRow
+from .picture import ContainerRow, Figures, PodRow, newest_attempts
 
 RESTART_ANNOTATION = "io.kubernetes.container.restartCount"
 
@@ -19,12 +19,7 @@ def container_restarts(container: Any) -> int:
 
 def current_attempts(containers: Iterable[ContainerRow]) -> list[ContainerRow]:
     """The newest attempt of each container name (older attempts are history)."""
-    newest: dict[str, ContainerRow] = {}
-    for c in containers:
-        seen = newest.get(c.name)
-        if seen is None or (c.attempt, c.created_at_ns) > (seen.attempt, seen.created_at_ns):
-            newest[c.name] = c
-    return sorted(newest.values(), key=lambda c: c.name)
+    return list(newest_attempts(containers))
 
 
 def _sum(values: list[int | None]) -> int | None:

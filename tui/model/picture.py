@@ -5,7 +5,7 @@ A refresh builds a new picture; views render it. Nothing here does I/O.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Iterable
 
 OK = "ok"
 STALE = "stale"
@@ -109,6 +109,16 @@ class ContainerRow:
         return "ok"
 
 
+def newest_attempts(containers: Iterable[ContainerRow]) -> tuple[ContainerRow, ...]:
+    """The newest attempt of each container name, by name."""
+    newest: dict[str, ContainerRow] = {}
+    for c in containers:
+        seen = newest.get(c.name)
+        if seen is None or (c.attempt, c.created_at_ns) > (seen.attempt, seen.created_at_ns):
+            newest[c.name] = c
+    return tuple(sorted(newest.values(), key=lambda c: c.name))
+
+
 @dataclass(frozen=True)
 class PodRow:
     id: str  # the sandbox id; one pod may have several sandboxes
@@ -135,16 +145,22 @@ class PodRow:
         return self.id
 
     @property
+    def current(self) -> tuple[ContainerRow, ...]:
+        """The newest attempt of each container; older attempts are history and do not colour the pod."""
+        return newest_attempts(self.containers)
+
+    @property
     def health(self) -> str:
-        if any(c.health == "oom" for c in self.containers):
+        current = self.current
+        if any(c.health == "oom" for c in current):
             return "oom"
-        if any(c.health == "failed" for c in self.containers):
+        if any(c.health == "failed" for c in current):
             return "failed"
-        if self.state != "READY":
+        if self.state != "READY" or (current and all(c.health == "done" for c in current)):
             return "done"
-        if any(c.health == "pending" for c in self.containers):
+        if any(c.health == "pending" for c in current):
             return "pending"
-        if any(c.health == "throttled" for c in self.containers):
+        if any(c.health == "throttled" for c in current):
             return "throttled"
         return "ok"
 

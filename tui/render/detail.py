@@ -8,6 +8,10 @@ from . import format as fmt
 S = sanitize_label
 
 
+def _percent(value: float | None) -> str:
+    return fmt.UNKNOWN if value is None else f"{value}%"
+
+
 def detail_sections(d: ContainerDetail, now: float) -> list[tuple[str, list[tuple[str, str]]]]:
     r, f = d.row, d.figures
     figures = [
@@ -32,7 +36,7 @@ def detail_sections(d: ContainerDetail, now: float) -> list[tuple[str, list[tupl
         figures.append(("pressure (avg10)", ", ".join(f"{k} {v:.2f}" for k, v in sorted(f.psi.items()))))
     sections = [("Figures", figures)]
     procs = [
-        (f"{'  ' * p.depth}{p.pid}", f"{S(p.user, 16)}  cpu {p.cpu_percent if p.cpu_percent is not None else '-'}%"
+        (f"{'  ' * p.depth}{p.pid}", f"{S(p.user, 16)}  cpu {_percent(p.cpu_percent)}"
                                       f"  rss {fmt.mem(p.rss_bytes)}  {S(p.command, 160)}")
         for p in d.processes
     ]

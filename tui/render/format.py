@@ -10,8 +10,9 @@ def cpu(cores: float | None) -> str:
     """CPU in millicores below ten cores (K9s habit), in cores above."""
     if cores is None:
         return UNKNOWN
-    if cores < 10:
-        return f"{round(cores * 1000)}m"
+    millicores = round(cores * 1000)
+    if millicores < 10_000:  # decided on the rounded figure, so 9.9996 cores reads 10.0, not 10000m
+        return f"{millicores}m"
     return f"{cores:.1f}"
 
 

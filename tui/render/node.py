@@ -20,7 +20,8 @@ def render_node(picture: NodePicture, now: float) -> list[Row]:
     rows: list[tuple[str, str, str, str]] = []  # section, what, value, health
 
     def add(section: str, what: str, value: str, health: str = "ok") -> None:
-        rows.append((section, what, value, health))
+        # Versions, condition reasons, plugin ids and paths come from the runtime: sanitise every cell.
+        rows.append((section, sanitize_label(what, 120), sanitize_label(value, 240), health))
 
     add("node", "hostname", sanitize_label(n.hostname))
     runtime = f"{n.runtime_name} {n.runtime_version}".strip() or fmt.UNKNOWN

@@ -71,7 +71,7 @@ def render_pods(picture: NodePicture, now: float) -> list[Row]:
     return [pod_row(p, now) for p in picture.pods]
 
 
-def container_row(c: ContainerRow, now: float) -> Row:
+def container_row(c: ContainerRow, now: float, pod_labels: dict[str, str] | None = None) -> Row:
     f = c.figures
     state = c.state + (f" ({c.reason})" if c.reason and c.state == "EXITED" else "")
     throttled = f.cpu_nr_throttled
@@ -90,13 +90,15 @@ def container_row(c: ContainerRow, now: float) -> Row:
             throttled, f.oom_kills, c.image, _age_sort(c.created_at_ns),
         ),
         health=c.health,
-        labels=c.labels,
+        # The kubelet puts only io.kubernetes.* labels on a container; `-l app=web` means its pod's labels.
+        labels={**(pod_labels or {}), **c.labels},
     )
 
 
 def render_containers(picture: NodePicture, now: float, sandbox_id: str | None = None) -> list[Row]:
     rows = picture.containers if sandbox_id is None else tuple(c for c in picture.containers if c.sandbox_id == sandbox_id)
-    return [container_row(c, now) for c in rows]
+    pod_labels = {p.id: p.labels for p in picture.pods}
+    return [container_row(c, now, pod_labels.get(c.sandbox_id)) for c in rows]
 
 
 def task_row(t: TaskRow) -> Row:
