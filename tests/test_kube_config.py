@@ -8,6 +8,7 @@ import pytest
 import yaml
 
 from kube_fake import FakeKube, fixtures, node_manifest, pod_manifest
+from n9s.sources.errors import Unreachable
 from n9s.sources.kube import KubeClient
 from n9s.sources.kube_config import (
     SOURCE_ENV,
@@ -216,4 +217,41 @@ def test_fake_server_seeded_from_plain_dicts(tmp_path):
     with FakeKube(pods=pods, nodes=[node_manifest("n")]) as fake:
         client = KubeClient.from_config(str(fake.write_kubeconfig(tmp_path / "k")), connect_timeout=1.0)
         assert sorted(p.name for p in client.list_node_pods("n").pods) == ["p0", "p1", "p2"]
+        client.close()
+
+
+def _tls_fake():
+    import shutil
+
+    if shutil.which("openssl") is None:
+        pytest.skip("the openssl command is needed to make a test certificate")
+    return FakeKube(pods=fixtures.seed_pods(), nodes=[node_manifest(NODE)], tls=True)
+
+
+def test_in_cluster_end_to_end_over_tls(tmp_path):
+    with _tls_fake() as fake:
+        sa = tmp_path / "sa"
+        sa.mkdir()
+        (sa / "token").write_text(fake.token)
+        (sa / "ca.crt").write_bytes(fake.ca_file.read_bytes())
+        (sa / "namespace").write_text("kube-system")
+        env = {"KUBERNETES_SERVICE_HOST": "127.0.0.1", "KUBERNETES_SERVICE_PORT": str(fake.port)}
+        client = KubeClient.from_config(connect_timeout=1.0, **{**nowhere(tmp_path, **env),
+                                                                "service_account_dir": str(sa)})
+        assert client.target.source == SOURCE_IN_CLUSTER and client.target.server == fake.url
+        assert sorted(p.name for p in client.list_node_pods(NODE).pods) == ["crash", "web"]
+        assert fake.token not in repr(client) and fake.token not in repr(client.target)
+        client.close()
+
+
+def test_untrusted_certificate_is_reported_as_such(tmp_path):
+    with _tls_fake() as fake:
+        path = fake.write_kubeconfig(tmp_path / "k")
+        config = yaml.safe_load(path.read_text())
+        del config["clusters"][0]["cluster"]["certificate-authority-data"]  # trust only the system CAs
+        path.write_text(yaml.safe_dump(config))
+        client = KubeClient.from_config(str(path), connect_timeout=1.0)
+        with pytest.raises(Unreachable, match="TLS certificate not trusted"):
+            client.get_node(NODE)
+        assert client.health.state == "unreachable"
         client.close()

@@ -11,10 +11,15 @@ connection, "ok" listens again on the same port. Requests need `Authorization: B
 """
 from __future__ import annotations
 
+import base64
 import copy
 import json
 import re
+import shutil
 import socket
+import ssl
+import subprocess
+import tempfile
 import threading
 import time
 from dataclasses import dataclass
@@ -134,11 +139,17 @@ class _Server(ThreadingHTTPServer):
     def __init__(self, address, handler, fake: FakeKube) -> None:
         self.fake = fake
         super().__init__(address, handler)
+        if fake.tls_context is not None:
+            # The handshake happens in the handler's thread, on its first read.
+            self.socket = fake.tls_context.wrap_socket(self.socket, server_side=True, do_handshake_on_connect=False)
 
     def process_request(self, request, client_address):
         with self.fake._conns_lock:
             self.fake._conns.add(request)
         super().process_request(request, client_address)
+
+    def handle_error(self, request, client_address):
+        pass  # clients that hang up or refuse our certificate are part of the tests
 
     def shutdown_request(self, request):
         with self.fake._conns_lock:
@@ -204,7 +215,8 @@ class _Handler(BaseHTTPRequestHandler):
         body = self._body() if method == "DELETE" else {}
         path = unquote(url.path)
         fake._record(Request(method, path, query, body or None))
-        if fake.mode == "401" or self.headers.get("Authorization") != f"Bearer {fake.token}":
+        scheme, _, credential = (self.headers.get("Authorization") or "").partition(" ")
+        if fake.mode == "401" or scheme.lower() != "bearer" or credential.strip() != fake.token:
             self._send_status(401, "Unauthorized", "Unauthorized")
             return
         try:
@@ -228,7 +240,9 @@ class FakeKube:
         deletion_delay: float = 0.2,
         max_watch_seconds: float | None = None,
         gone_style: str = "event",
+        tls: bool = False,
     ) -> None:
+        """tls=True serves HTTPS with a fresh self-signed certificate for 127.0.0.1 (needs the openssl CLI)."""
         self.token = token
         self.user = user
         self.bookmark_interval = bookmark_interval
@@ -253,6 +267,10 @@ class FakeKube:
         self._thread: threading.Thread | None = None
         self._port = 0
         self._down_epoch = 0
+        self.ca_file: Path | None = None
+        self.tls_context: ssl.SSLContext | None = None
+        if tls:
+            self._make_certificate()
         for node in nodes:
             self.upsert_node(node)
         for pod in pods:
@@ -261,6 +279,21 @@ class FakeKube:
             self.add_event(event)
 
     # -------------------------------------------------------------- lifecycle
+
+    def _make_certificate(self) -> None:
+        if shutil.which("openssl") is None:
+            raise RuntimeError("tls=True needs the openssl command")
+        folder = Path(tempfile.mkdtemp(prefix="fake-kube-tls-"))
+        cert, key = folder / "ca.crt", folder / "server.key"
+        subprocess.run(
+            ["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+             "-keyout", str(key), "-out", str(cert), "-days", "1", "-subj", "/CN=127.0.0.1",
+             "-addext", "subjectAltName=IP:127.0.0.1"],
+            check=True, capture_output=True,
+        )
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(cert, key)
+        self.ca_file, self.tls_context = cert, context
 
     def start(self) -> FakeKube:
         self._listen()
@@ -307,7 +340,8 @@ class FakeKube:
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self._port}"
+        scheme = "https" if self.tls_context is not None else "http"
+        return f"{scheme}://127.0.0.1:{self._port}"
 
     def set_mode(self, mode: str) -> None:
         if mode not in MODES:
@@ -332,7 +366,10 @@ class FakeKube:
         """A kubeconfig pointing at this server with a bearer token. extra_contexts: {name: server url}."""
         import yaml
 
-        clusters = [{"name": cluster, "cluster": {"server": self.url}}]
+        server: dict[str, Any] = {"server": self.url}
+        if self.ca_file is not None:
+            server["certificate-authority-data"] = base64.b64encode(self.ca_file.read_bytes()).decode()
+        clusters = [{"name": cluster, "cluster": server}]
         entry = {"cluster": cluster, "user": user, **({"namespace": namespace} if namespace else {})}
         contexts = [{"name": context, "context": entry}]
         for name, server in (extra_contexts or {}).items():

@@ -94,6 +94,8 @@ def _network_cause(exc: BaseException) -> str:
         name = type(exc).__name__
         if "Timeout" in name:
             return "timed out"
+        if "CERTIFICATE_VERIFY_FAILED" in str(exc):
+            return "TLS certificate not trusted"
         if "SSL" in name:
             return "TLS error"
         if "NameResolution" in name:
@@ -323,9 +325,9 @@ class KubeClient:
         except SourceError:
             raise
         except Exception as e:
-            err = Unreachable(
-                f"cannot reach the API server at {self.target.server}: {_network_cause(e)}",
-            )
+            cause = _network_cause(e)
+            hint = "check the cluster's certificate-authority in the kubeconfig" if cause.startswith("TLS") else ""
+            err = Unreachable(f"cannot reach the API server at {self.target.server}: {cause}", hint=hint)
             self.health_tracker.failed(err, core=core)
             raise err from None
         if 200 <= response.status < 300:
