@@ -51,10 +51,13 @@ class Actions:
         self.audit = audit or AuditLog()
         self.kube = kube
 
-    def _run(self, action: str, target: Target, params: dict[str, Any], call: Callable[[], Any]) -> ActionResult:
+    def _refuse_if_readonly(self, action: str, target: Target) -> None:
         if self.readonly:
             log.warning("refused %s on %s: read-only mode", action, target.id)
             raise ReadOnlyRefused(f"{action} refused: n9s runs read-only")
+
+    def _run(self, action: str, target: Target, params: dict[str, Any], call: Callable[[], Any]) -> ActionResult:
+        self._refuse_if_readonly(action, target)
         try:
             call()
         except SourceError as err:
@@ -73,6 +76,7 @@ class Actions:
 
     def kill_container(self, target: Target, signal: str = "SIGKILL") -> ActionResult:
         number = signal_number(signal)
+        self._refuse_if_readonly("kill-container", target)
         if self.containerd is None:
             raise SourceError("killing with a chosen signal needs the containerd API")
         return self._run("kill-container", target, {"signal": signal.upper()},
@@ -89,11 +93,12 @@ class Actions:
         return self._run("remove-pod", target, {}, lambda: self.cri.remove_pod_sandbox(target.id))
 
     def delete_pod_api(self, target: Target, grace_s: int = DEFAULT_GRACE_S) -> ActionResult:
+        self._refuse_if_readonly("delete-pod", target)
         if self.kube is None:
             raise SourceError("deleting a pod needs the Kubernetes API, which is not configured")
         grace_s = max(0, int(grace_s))
         return self._run("delete-pod", target, {"grace_period_s": grace_s},
-                         lambda: self.kube.delete_pod(target.namespace, target.name, grace_s))
+                         lambda: self.kube.delete_pod(target.namespace, target.name, grace_period_seconds=grace_s))
 
     # ---- exec: a way into the container, so read-only mode refuses it too ----
     def exec_sync(self, target: Target, argv: list[str], timeout_s: int = 10):
