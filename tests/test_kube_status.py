@@ -216,3 +216,13 @@ def test_times_are_aware_utc():
     assert pod_from_manifest(raw).created == datetime(2024, 5, 1, 10, 0, 0, 123456, tzinfo=timezone.utc)
     raw["metadata"]["creationTimestamp"] = "yesterday"
     assert pod_from_manifest(raw).created is None
+
+
+def test_manifest_without_managed_fields_leaves_the_original_alone():
+    from n9s.sources.kube_types import without_managed_fields
+
+    raw = pod_manifest("default", "web")
+    raw["metadata"]["managedFields"] = [{"manager": "kubectl", "operation": "Update"}]
+    shown = without_managed_fields(raw)
+    assert "managedFields" not in shown["metadata"] and shown["metadata"]["name"] == "web"
+    assert raw["metadata"]["managedFields"][0]["manager"] == "kubectl"

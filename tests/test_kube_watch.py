@@ -240,3 +240,15 @@ def test_watch_against_a_seeded_node_with_many_pods(tmp_path):
             assert recorder.wait(lambda r: SYNCED in r.kinds())
             assert len(recorder.view) == 102
         client.close()
+
+
+def test_a_server_that_always_says_gone_is_not_hammered(kube, fake_kube, recorder):
+    fake_kube.gone_style = "http"
+    with fake_kube._cond:
+        fake_kube._compacted = 10**9  # every version the list hands out is already "too old"
+    w = watcher(kube, recorder, backoff=Backoff(0.3, 2.0, 1.0))
+    with w:
+        time.sleep(1.5)
+    lists = [r for r in fake_kube.requests if r.path == "/api/v1/pods" and "watch" not in r.query]
+    # relist at once after the first 410, then back off: 0.3 + 0.6 + 1.0 s => at most 4 lists in 1.5 s
+    assert 2 <= len(lists) <= 5 and w.relists == len(lists)

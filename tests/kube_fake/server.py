@@ -327,6 +327,8 @@ class FakeKube:
         for timer in self._timers:
             timer.cancel()
         self._unlisten()
+        if self.ca_file is not None:
+            shutil.rmtree(self.ca_file.parent, ignore_errors=True)
 
     def __enter__(self) -> FakeKube:
         return self.start()

@@ -287,6 +287,15 @@ def _owner(metadata: dict) -> OwnerRef | None:
     )
 
 
+def without_managed_fields(manifest: dict) -> dict:
+    """A copy of a manifest without metadata.managedFields, the server-side-apply bookkeeping that
+    makes up most of a pod's YAML and that `kubectl get -o yaml` also hides by default."""
+    metadata = manifest.get("metadata")
+    if not isinstance(metadata, dict) or "managedFields" not in metadata:
+        return manifest
+    return {**manifest, "metadata": {k: v for k, v in metadata.items() if k != "managedFields"}}
+
+
 def pod_from_manifest(pod: dict) -> ApiPod:
     """An ApiPod from a v1 Pod dict (as listed, watched or read from the API)."""
     pod = _dict(pod)

@@ -148,6 +148,7 @@ class PodWatcher:
 
     def _run(self) -> None:
         resource_version: str | None = None
+        expired_in_a_row = 0
         while not self._stop.is_set():
             started = time.monotonic()
             try:
@@ -156,6 +157,7 @@ class PodWatcher:
                     self._emit_health()
                     self.backoff.reset()
                 resource_version, delivered = self._watch(resource_version)
+                expired_in_a_row = 0
                 self.backoff.reset()
                 if not delivered and time.monotonic() - started < 0.2:
                     # A watch the server ends at once would otherwise spin.
@@ -163,6 +165,9 @@ class PodWatcher:
             except Expired:
                 log.info("resourceVersion %s expired, relisting", resource_version)
                 resource_version = None
+                expired_in_a_row += 1
+                if expired_in_a_row > 1:  # relist at once the first time only, never in a tight loop
+                    self._stop.wait(self.backoff.next())
             except SourceError as e:
                 if self._stop.is_set():
                     break
