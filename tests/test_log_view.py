@@ -30,7 +30,12 @@ async def _until(pilot, predicate, *, tries: int = 200) -> None:
         await pilot.pause(0.02)
         if predicate():
             return
-    raise AssertionError("the view never reached the expected state")
+    view = pilot.app.screen.query(LogView)
+    state = ""
+    if view:
+        v = view.first()
+        state = f": follow={v.follow} rows={v.row_count} scroll_y={v.scroll_y} screen={v.visible_text()}"
+    raise AssertionError("the view never reached the expected state" + state)
 
 
 def _screen_text(view: LogView) -> str:
@@ -240,3 +245,21 @@ async def test_missing_file_and_previous_attempt(tmp_path):
         await pilot.pause()
         assert not app.screen.query(LogView)
         assert "does not exist" in str(app.screen.query_one("#log-error").render())
+
+
+async def test_view_stays_put_while_older_lines_are_indexed(tmp_path):
+    path = tmp_path / "0.log"
+    write_lines(str(path), numbered(0, 80_000))  # ~5 MB: more than the first tail scan covers
+    app = LogsApp(LogsScreen(str(path), "app", save_dir=str(tmp_path / "saved")))
+    async with app.run_test(size=(100, 20)) as pilot:
+        view = app.screen.query_one(LogView)
+        await _until(pilot, lambda: "line 79999" in _screen_text(view))
+        await pilot.press("pageup")
+        await _until(pilot, lambda: not view.follow and _middle(view).startswith("line"))
+        seen = _middle(view)
+        await _until(pilot, lambda: view.row_count == 80_000, tries=500)
+        assert _middle(view) == seen  # lines found above did not move what the user looks at
+        await pilot.press("g")
+        await _until(pilot, lambda: view.visible_text()[0].strip() == "line 0")
+        await pilot.press("end")
+        await _until(pilot, lambda: view.follow and "line 79999" in _screen_text(view))

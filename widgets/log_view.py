@@ -45,6 +45,7 @@ LineSource = IndexedLines | MergedLines
 
 _CHUNK = 256  # lines loaded per read request
 _POLL_S = 0.2
+_INDEX_STEP = 16 << 20  # bytes of older history indexed per step of the background thread
 _MAX_DISPLAY_CHARS = 16 * 1024  # a longer line is cut on screen (the whole line is saved)
 _STDERR_GUTTER = Style(color="red", dim=True)
 _PARTIAL_MARK = Style(dim=True)
@@ -139,9 +140,9 @@ class LogView(ScrollView, can_focus=True):
 
     # Messages from the worker thread to the UI thread.
     class _Loaded(Message):
-        def __init__(self, gen: int, lines: list[Shown]) -> None:
+        def __init__(self, gen: int, chunk: int, lines: list[Shown]) -> None:
             super().__init__()
-            self.gen, self.lines = gen, lines
+            self.gen, self.chunk, self.lines = gen, chunk, lines
 
     class _Changed(Message):
         def __init__(self, gen: int, appended: int, prepended: int, dropped: int, events: list[str],
@@ -189,6 +190,7 @@ class LogView(ScrollView, can_focus=True):
         self._scroll_lock = 0  # >0 while the widget itself moves the view
         self._jobs: queue.Queue[Callable[[], None] | None] = queue.Queue()
         self._stop = threading.Event()
+        self._tail_shown = threading.Event()  # the first lines are on screen: background indexing may start
         self._thread: threading.Thread | None = None
         self._last_status = ""
         self.last_saved: str | None = None
@@ -224,8 +226,11 @@ class LogView(ScrollView, can_focus=True):
 
     def _worker(self) -> None:
         next_poll = 0.0
+        start = time.monotonic()
         while not self._stop.is_set():
-            timeout = max(next_poll - time.monotonic(), 0)
+            # While older lines are still to be indexed, do that between jobs instead of waiting.
+            indexing = not self.source.complete and (self._tail_shown.is_set() or time.monotonic() > start + 1)
+            timeout = 0 if indexing else max(next_poll - time.monotonic(), 0)
             try:
                 job = self._jobs.get(timeout=timeout)
             except queue.Empty:
@@ -239,6 +244,8 @@ class LogView(ScrollView, can_focus=True):
                 if time.monotonic() >= next_poll:
                     next_poll = time.monotonic() + _POLL_S
                     self._poll_once()
+                elif indexing and job is None:
+                    self._index_step()
             except SourceError as exc:
                 self.post_message(self.Event(str(exc), "error"))
             except Exception as exc:  # keep the view alive; say what went wrong
@@ -247,16 +254,19 @@ class LogView(ScrollView, can_focus=True):
     def _poll_once(self) -> None:
         gen = self._gen
         changes = self.source.poll()
-        prepended = 0
-        if not changes.reset and not self.source.complete:
-            prepended = self.source.scan_back(8 << 20)
-        if changes.appended or prepended or changes.dropped or changes.events or changes.reset or changes.gone != self._gone:
-            self.post_message(self._Changed(gen, changes.appended, prepended, changes.dropped, changes.events,
+        if changes.appended or changes.dropped or changes.events or changes.reset or changes.gone != self._gone:
+            self.post_message(self._Changed(gen, changes.appended, 0, changes.dropped, changes.events,
                                             changes.reset, changes.gone))
+
+    def _index_step(self) -> None:
+        gen = self._gen
+        prepended = self.source.scan_back(_INDEX_STEP)
+        if prepended:
+            self.post_message(self._Changed(gen, 0, prepended, 0, [], False, self._gone))
 
     def _load(self, gen: int, chunk: int) -> None:
         lines = [_prepare(line) for line in self.source.read(chunk * _CHUNK, _CHUNK)]
-        self.post_message(self._Loaded(gen, lines))
+        self.post_message(self._Loaded(gen, chunk, lines))
 
     # -- ids and rows --------------------------------------------------------------------------------------
 
@@ -398,13 +408,13 @@ class LogView(ScrollView, can_focus=True):
         message.stop()
         if message.gen != self._gen:
             return
+        self._requested.discard(message.chunk)
         for shown in message.lines:
             self._lines.set(shown.id, shown)
-            self._requested.discard(shown.id // _CHUNK)
-        if message.lines:
-            self._requested.discard(message.lines[0].id // _CHUNK)
         self._layout_key = None
         self.refresh()
+        if not self._tail_shown.is_set():
+            self.call_after_refresh(self._tail_shown.set)
 
     def on_log_view__changed(self, message: _Changed) -> None:
         message.stop()
@@ -433,6 +443,9 @@ class LogView(ScrollView, can_focus=True):
                     self._skipped += added_end - height
                 self._scroll_to_end()
             elif self._matches is None and (added_front or message.dropped) and self._floor is None:
+                # Keep the same lines on screen: finish any scroll animation (its target is in the old
+                # numbering), then shift by the lines added above.
+                self.app.animator.force_stop_animation(self, "scroll_y")
                 self.scroll_to(y=max(self.scroll_y + added_front, 0), animate=False, immediate=True)
         finally:
             self._scroll_lock -= 1
@@ -510,6 +523,17 @@ class LogView(ScrollView, can_focus=True):
             self._layout_key = None
         finally:
             self._scroll_lock -= 1
+
+    def scroll_to(self, x: float | None = None, y: float | None = None, **kwargs) -> None:
+        # A scroll the user asked for (keys, wheel, scrollbar) that does not aim at the bottom stops
+        # following at once, before any animation frame: a line arriving meanwhile must not undo it.
+        if not self._scroll_lock and y is not None and y < self.max_scroll_y and self.follow:
+            self._scroll_lock += 1
+            try:
+                self.follow = False
+            finally:
+                self._scroll_lock -= 1
+        super().scroll_to(x, y, **kwargs)
 
     def watch_scroll_y(self, old_value: float, new_value: float) -> None:
         super().watch_scroll_y(old_value, new_value)
