@@ -1,0 +1,138 @@
+"""The joined node picture on the real demo node, checked against the cgroup files and CRI directly."""
+from __future__ import annotations
+
+import time
+
+import pytest
+
+import cgroup_truth
+from n9s.cli import make_collector
+from n9s.pb import cri_pb2
+from n9s.render.views import CONTAINER_COLUMNS, POD_COLUMNS, container_row, pod_row
+
+pytestmark = pytest.mark.node
+
+MIB = 1024 * 1024
+# CPU is measured over windows of this length; a busy machine may starve the burner for a moment, so a few windows
+# are tried. In every window n9s must agree with the cgroup files; the burner must reach 0.8-1.2 cores in one.
+WINDOW_S = 2.5
+MAX_WINDOWS = 4
+
+
+@pytest.fixture
+def collector(demo_node):
+    return make_collector(str(demo_node.address), "k8s.io", str(demo_node.pods_dir))
+
+
+def cell(row, columns, name):
+    return row.cells[[c.name for c in columns].index(name)]
+
+
+def cri_containers(node) -> dict[str, cri_pb2.Container]:
+    return {c.id: c for c in node.runtime.ListContainers(cri_pb2.ListContainersRequest()).containers}
+
+
+def test_a_container_burning_a_core_shows_one_core(demo_node, collector):
+    cid = demo_node.pod("demo/burn").container("burner")
+    files = cgroup_truth.of_container(demo_node, cid)
+    collector.refresh()
+    before = files.read()
+    windows = []
+    for _ in range(MAX_WINDOWS):
+        time.sleep(WINDOW_S)
+        picture = collector.refresh()
+        after = files.read()
+        row = picture.container(cid)
+        shown, real = row.figures.cpu_cores, cgroup_truth.cores_between(before, after)
+        windows.append((shown, real))
+        assert shown is not None, "no CPU figure for a running container after two refreshes"
+        assert abs(shown - real) <= 0.05 + 0.05 * real, windows  # n9s agrees with the files on the same window
+        assert shown <= 1.2, windows  # one shell loop can never use more than one core
+        if shown >= 0.8:
+            millicores = cell(container_row(row, time.time()), CONTAINER_COLUMNS, "CPU")
+            assert millicores.endswith("m") and 800 <= int(millicores[:-1]) <= 1200
+            return
+        before = after
+    pytest.fail(f"the burner never reached 0.8 cores in {MAX_WINDOWS} windows of {WINDOW_S}s (n9s, cgroup files): "
+                f"{windows}; the cgroup files agree, so the machine is too busy to give it a core")
+
+
+def test_memory_holder_working_set_and_limit_match_the_cgroup_files(demo_node, collector):
+    cid = demo_node.pod("demo/mem").container("holder")
+    files = cgroup_truth.of_container(demo_node, cid)
+    picture = collector.refresh()
+    truth = files.read()
+    f = picture.container(cid).figures
+    assert truth.working_set >= 48 * MIB  # the premise: its 48 MiB of /dev/shm are charged to it
+    assert abs(f.memory_working_set_bytes - truth.working_set) <= 0.10 * truth.working_set
+    assert f.memory_limit_bytes == truth.limit == 256 * MIB and not f.memory_unlimited
+    row = container_row(picture.container(cid), time.time())
+    assert cell(row, CONTAINER_COLUMNS, "LIMIT") == "256.0 MiB"
+    mem = cell(row, CONTAINER_COLUMNS, "MEM")
+    assert mem.endswith(" MiB") and 48 <= float(mem.split()[0]) <= 48 * 1.1 + 2
+    assert cell(row, CONTAINER_COLUMNS, "%MEM/L") in ("19%", "20%", "21%")
+    # The pod: one container with a limit, so the pod shows the same share of it.
+    pod = next(p for p in picture.pods if p.id == demo_node.pod("demo/mem").sandbox_id)
+    assert pod.figures.memory_limit_bytes == 256 * MIB
+    assert cell(pod_row(pod, time.time()), POD_COLUMNS, "%MEM/L") == cell(row, CONTAINER_COLUMNS, "%MEM/L")
+
+
+def test_an_unlimited_container_says_no_limit(demo_node, collector):
+    cid = demo_node.pod("demo/burn").container("burner")
+    files = cgroup_truth.of_container(demo_node, cid)
+    picture = collector.refresh()
+    assert files.read().limit is None
+    f = picture.container(cid).figures
+    assert f.memory_unlimited and f.memory_limit_bytes is None
+    assert cell(container_row(picture.container(cid), time.time()), CONTAINER_COLUMNS, "LIMIT") == "no limit"
+
+
+def test_the_exited_container_shows_its_exit_code(demo_node, collector):
+    pod = demo_node.pod("demo/crash")
+    cid = pod.container("failing")
+    status = demo_node.wait_for_state(cid, "EXITED")
+    assert status.exit_code == 3
+    picture = collector.refresh()
+    row = picture.container(cid)
+    assert (row.state, row.exit_code, row.reason) == ("EXITED", 3, "Error")
+    assert row.pid is None and row.figures.cpu_cores is None  # nothing runs: no made-up figures
+    cells = container_row(row, time.time())
+    assert cell(cells, CONTAINER_COLUMNS, "STATE") == "EXITED (Error)"
+    assert cell(cells, CONTAINER_COLUMNS, "EXIT") == "3"
+    assert cells.health == "failed"
+    pod_cells = pod_row(picture.pod(pod.sandbox_id), time.time())
+    assert cell(pod_cells, POD_COLUMNS, "READY") == "0/1" and cell(pod_cells, POD_COLUMNS, "STATUS") == "Error"
+
+
+def test_every_sandbox_and_container_is_joined_into_its_pod(demo_node, collector):
+    picture = collector.refresh()
+    cri = cri_containers(demo_node)
+    sandboxes = {s.id: s for s in demo_node.runtime.ListPodSandbox(cri_pb2.ListPodSandboxRequest()).items}
+    assert {p.id for p in picture.pods} == set(sandboxes)
+    assert {c.id for c in picture.containers} == set(cri)
+    for pod in picture.pods:
+        meta = sandboxes[pod.id].metadata
+        assert (pod.namespace, pod.name, pod.uid) == (meta.namespace, meta.name, meta.uid)
+        assert {c.id for c in pod.containers} == {cid for cid, c in cri.items() if c.pod_sandbox_id == pod.id}
+        current = pod.current
+        assert pod.ready == sum(1 for c in current if cri[c.id].state == cri_pb2.CONTAINER_RUNNING)
+    for cid, c in cri.items():
+        row = picture.container(cid)
+        assert row.state == cri_pb2.ContainerState.Name(c.state).removeprefix("CONTAINER_")
+        assert (row.name, row.attempt) == (c.metadata.name, c.metadata.attempt)
+    etcd = picture.pod(demo_node.pod("kube-system/etcd-n9s-demo").sandbox_id)
+    assert etcd.static and not picture.pod(demo_node.pod("default/web").sandbox_id).static
+
+
+def test_tasks_are_named_after_their_container_or_pod(demo_node, collector):
+    picture = collector.refresh()
+    tasks = {t.container_id: t for t in picture.tasks}
+    web = demo_node.pod("default/web")
+    server = tasks[web.container("server")]
+    assert (server.kind, server.name, server.pod, server.status) == ("container", "server", "default/web", "RUNNING")
+    assert server.pid == cgroup_truth.pid_of(demo_node, web.container("server"))
+    sandbox = tasks[web.sandbox_id]
+    assert (sandbox.kind, sandbox.pod, sandbox.status) == ("sandbox", "default/web", "RUNNING")
+    for row in picture.containers:
+        if row.state == "RUNNING":
+            assert tasks[row.id].status == "RUNNING" and tasks[row.id].pid == row.pid
