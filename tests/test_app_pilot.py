@@ -1,38 +1,14 @@
 """The app against the real demo node, driven as a user would (Textual pilot)."""
 from __future__ import annotations
 
-import asyncio
-
 import pytest
 
-from n9s.app import AppConfig, N9sApp
-from n9s.cli import make_collector
+from pilot_helpers import make_app, table_rows, wait_for
+
 from n9s.screens.browser import BrowserScreen
-from n9s.sources.containerd import ContainerdClient
 from n9s.widgets.resource_table import ResourceTable
 
 pytestmark = pytest.mark.node
-
-
-def make_app(node, **config):
-    collector = make_collector(str(node.address), "k8s.io", str(node.pods_dir))
-    events = ContainerdClient(str(node.address))
-    return N9sApp(collector, AppConfig(refresh_s=config.pop("refresh_s", 0.5), **config), events=events)
-
-
-async def wait_for(pilot, predicate, timeout=15.0):
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while loop.time() < deadline:
-        await pilot.pause(0.1)
-        if predicate():
-            return True
-    return False
-
-
-def table_rows(app) -> list[list[str]]:
-    table = app.screen.query_one(ResourceTable)
-    return [[str(c) for c in table.get_row_at(i)] for i in range(table.row_count)]
 
 
 def column(app, name: str) -> int:

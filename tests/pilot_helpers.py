@@ -1,0 +1,32 @@
+"""Shared helpers for pilot tests that drive the app against the real demo node."""
+from __future__ import annotations
+
+import asyncio
+
+from n9s.app import AppConfig, N9sApp
+from n9s.cli import make_collector
+from n9s.sources.containerd import ContainerdClient
+from n9s.widgets.resource_table import ResourceTable
+
+
+def make_app(node, **config):
+    collector = make_collector(str(node.address), "k8s.io", str(node.pods_dir))
+    events = ContainerdClient(str(node.address))
+    actions = config.pop("actions", None)
+    return N9sApp(collector, AppConfig(refresh_s=config.pop("refresh_s", 0.5), **config), events=events,
+                  actions=actions)
+
+
+async def wait_for(pilot, predicate, timeout=15.0):
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while loop.time() < deadline:
+        await pilot.pause(0.1)
+        if predicate():
+            return True
+    return False
+
+
+def table_rows(app) -> list[list[str]]:
+    table = app.screen.query_one(ResourceTable)
+    return [[str(c) for c in table.get_row_at(i)] for i in range(table.row_count)]
