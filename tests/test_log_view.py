@@ -1,9 +1,9 @@
 """The log screen and view, driven with Textual's pilot on generated log files."""
 from __future__ import annotations
 
-import asyncio
 import os
 import stat
+import time
 
 import pytest
 from textual.app import App
@@ -24,9 +24,11 @@ class LogsApp(App):
         self.push_screen(self._logs)
 
 
-async def _until(pilot, predicate, *, tries: int = 200) -> None:
-    """Let the app run until ``predicate()`` holds (the view loads lines on its own thread)."""
-    for _ in range(tries):
+async def _until(pilot, predicate, *, patience_s: float = 30.0) -> None:
+    """Let the app run until ``predicate()`` holds (the view loads lines on its own thread). The limit
+    only stops a test that would otherwise hang; it is not a speed requirement."""
+    deadline = time.monotonic() + patience_s
+    while time.monotonic() < deadline:
         await pilot.pause(0.02)
         if predicate():
             return
@@ -170,8 +172,6 @@ async def test_save_writes_a_private_new_file(log_file, tmp_path):
 
 
 async def test_since_presets_and_head(tmp_path):
-    import time
-
     path = tmp_path / "0.log"
     now = time.time_ns()
     old = [cri_line(now - 3 * 3600 * 10**9 + i, f"old {i}") for i in range(3000)]
@@ -257,9 +257,28 @@ async def test_view_stays_put_while_older_lines_are_indexed(tmp_path):
         await pilot.press("pageup")
         await _until(pilot, lambda: not view.follow and _middle(view).startswith("line"))
         seen = _middle(view)
-        await _until(pilot, lambda: view.row_count == 80_000, tries=500)
+        await _until(pilot, lambda: view.row_count == 80_000)
         assert _middle(view) == seen  # lines found above did not move what the user looks at
         await pilot.press("g")
         await _until(pilot, lambda: view.visible_text()[0].strip() == "line 0")
         await pilot.press("end")
         await _until(pilot, lambda: view.follow and "line 79999" in _screen_text(view))
+
+
+async def test_wrap_and_timestamps_toggles(tmp_path):
+    path = tmp_path / "0.log"
+    long_line = "start " + "x" * 400 + " END"
+    write_lines(str(path), numbered(0, 50) + [cri_line(BASE_NS + 10**9, long_line)])
+    app = LogsApp(LogsScreen(str(path), "app", save_dir=str(tmp_path / "saved")))
+    async with app.run_test(size=(100, 20)) as pilot:
+        view = app.screen.query_one(LogView)
+        await _until(pilot, lambda: "start xxx" in _screen_text(view))
+        assert "END" not in _screen_text(view)  # one row per line, cut at the edge
+        await pilot.press("w")
+        await _until(pilot, lambda: "END" in _screen_text(view))
+        rows = view.visible_text()
+        assert rows[-1].strip().endswith("END") and sum("xxxx" in r for r in rows) >= 4
+        assert "line 49" in _screen_text(view)  # the lines above are still shown, bottom-anchored
+        await pilot.press("w", "t")
+        await _until(pilot, lambda: view.visible_text()[-2].strip().startswith("2023-11-14T22:13:20.049000000Z"))
+        assert view.visible_text()[-2].strip().endswith("line 49")

@@ -147,3 +147,15 @@ def test_unreadable_file_raises_permission_denied(tmp_path) -> None:
     finally:
         if os.getuid() == 0:
             os.seteuid(0)
+
+
+def test_log_modules_are_headless() -> None:
+    import subprocess
+    import sys
+
+    modules = ["n9s.sources.logs", "n9s.sources.log_format", "n9s.sources.log_index", "n9s.sources.log_history",
+               "n9s.sources.log_follow", "n9s.sources.log_lines"]
+    code = (f"import sys, importlib\nfor m in {modules!r}: importlib.import_module(m)\n"
+            "print(sorted(m for m in sys.modules if m.split('.')[0] in ('textual', 'rich')))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"

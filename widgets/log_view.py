@@ -188,6 +188,7 @@ class LogView(ScrollView, can_focus=True):
         self._skipped = 0
         self._gone = False
         self._scroll_lock = 0  # >0 while the widget itself moves the view
+        self._catching_up = False
         self._jobs: queue.Queue[Callable[[], None] | None] = queue.Queue()
         self._stop = threading.Event()
         self._tail_shown = threading.Event()  # the first lines are on screen: background indexing may start
@@ -350,6 +351,10 @@ class LogView(ScrollView, can_focus=True):
         return len(self._render_rows(shown, width)) if shown is not None else 1
 
     def _compute_layout(self) -> list[tuple[int, int]]:
+        if self.follow and self.scroll_y < self.max_scroll_y and not self._catching_up:
+            # The viewport shrank (a scrollbar appeared) or grew since the last scroll to the end.
+            self._catching_up = True
+            self.call_after_refresh(self._catch_up)
         height = self.scrollable_content_region.height
         width = self.scrollable_content_region.width
         rows = self.row_count
@@ -534,6 +539,12 @@ class LogView(ScrollView, can_focus=True):
             finally:
                 self._scroll_lock -= 1
         super().scroll_to(x, y, **kwargs)
+
+    def _catch_up(self) -> None:
+        self._catching_up = False
+        if self.follow:
+            self._scroll_to_end()
+            self.refresh()
 
     def watch_scroll_y(self, old_value: float, new_value: float) -> None:
         super().watch_scroll_y(old_value, new_value)
