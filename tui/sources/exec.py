@@ -94,9 +94,10 @@ class StreamSession:
     """One exec or attach stream. Connects in the constructor; read with `read()`/`iter_output()`, write with
     `send_stdin()` and `resize()`, end with `wait()` (the exit code) or `close()`.
 
-    Reads happen on one thread; sends are locked, so a resize may come from another thread."""
+    Reads happen on one thread; sends are locked, so a resize may come from another thread. An attach stream
+    says Success however the process ended: pass `reports_exit_code=False` and ask ContainerStatus instead."""
 
-    def __init__(self, url: str, *, timeout: float = CONNECT_TIMEOUT_S) -> None:
+    def __init__(self, url: str, *, timeout: float = CONNECT_TIMEOUT_S, reports_exit_code: bool = True) -> None:
         ws_url = websocket_url(url)
         # The streaming server listens on the node's loopback with the runtime's own self-signed certificate.
         sslopt = {"cert_reqs": ssl.CERT_NONE, "check_hostname": False} if ws_url.startswith("wss://") else None
@@ -113,6 +114,7 @@ class StreamSession:
         self._ws.settimeout(None)  # waits go through select(); a frame that has begun is read whole
         self._send_lock = threading.Lock()
         self._closed = False
+        self.reports_exit_code = reports_exit_code
         self.status: StreamStatus | None = None
 
     # ---- writing ----
@@ -160,7 +162,8 @@ class StreamSession:
                 continue  # the server's empty hello, or an empty write
             channel, payload = data[0], data[1:]
             if channel == STATUS:
-                self.status = parse_status(payload)
+                status = parse_status(payload)
+                self.status = status if self.reports_exit_code else StreamStatus(None, status.message)
             elif channel in (STDOUT, STDERR):
                 return channel, payload
         if self.status is None:
@@ -334,10 +337,10 @@ def _pump(session: StreamSession, stdin_fd: int, stdout_fd: int, wake_r: int, re
 
 
 def run_in_terminal(url: str, *, tty: bool, stdin: bool, hint: str = "", stdin_fd: int = 0, stdout_fd: int = 1,
-                    detach_keys: bytes = DETACH_KEY) -> SessionEnd:
+                    detach_keys: bytes = DETACH_KEY, reports_exit_code: bool = True) -> SessionEnd:
     """Connect to `url` and pump it to the terminal on `stdin_fd`/`stdout_fd` until it ends. `hint` (one line of
     our own text, already safe) is written first, so the user knows how to leave."""
-    session = StreamSession(url)
+    session = StreamSession(url, reports_exit_code=reports_exit_code)
     try:
         if hint:
             _write_all(stdout_fd, hint.encode("utf-8", "replace") + b"\r\n")
