@@ -252,3 +252,23 @@ def test_a_server_that_always_says_gone_is_not_hammered(kube, fake_kube, recorde
     lists = [r for r in fake_kube.requests if r.path == "/api/v1/pods" and "watch" not in r.query]
     # relist at once after the first 410, then back off: 0.3 + 0.6 + 1.0 s => at most 4 lists in 1.5 s
     assert 2 <= len(lists) <= 5 and w.relists == len(lists)
+
+
+def test_retries_back_off_while_the_server_stays_down(kube, fake_kube, recorder):
+    retries = []
+    original = kube.watch_node_pods
+
+    def counting_watch(*args, **kwargs):
+        retries.append(time.monotonic())
+        return original(*args, **kwargs)
+
+    kube.watch_node_pods = counting_watch
+    with watcher(kube, recorder, watch_timeout_seconds=30, backoff=Backoff(0.1, 2.0, 0.4)):
+        assert recorder.wait(lambda r: SYNCED in r.kinds() and len(retries) == 1)
+        fake_kube.upsert_pod(pod_manifest("default", "seen", node=NODE))  # the watch makes progress
+        assert recorder.wait(lambda r: "default/seen" in r.statuses())
+        fake_kube.set_mode("down")
+        assert recorder.wait(lambda r: len(retries) >= 6, timeout=15)
+        gaps = [b - a for a, b in zip(retries[1:], retries[2:])]
+        # 0.1, 0.2, 0.4, 0.4 ...: the delays grow to the cap instead of staying at the first one
+        assert max(gaps) >= 0.35 and gaps[-1] >= gaps[0]

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from n9s.sources.errors import CallFailed, NotFound, SourceError, Unreachable
-from n9s.sources.kube_config import KubeTarget, build_configuration, resolve_target
+from n9s.sources.kube_config import ConfigInvalid, KubeTarget, build_configuration, resolve_target
 from n9s.sources.kube_health import ApiHealth, Forbidden, HealthTracker, Unauthorized
 from n9s.sources.kube_types import (
     ApiEvent,
@@ -78,6 +78,10 @@ def _status_message(body: bytes) -> tuple[str, str]:
     message = status.get("message") if isinstance(status.get("message"), str) else ""
     reason = status.get("reason") if isinstance(status.get("reason"), str) else ""
     return message, reason
+
+
+def _first_line(text: str) -> str:
+    return text.strip().splitlines()[0][:300] if text.strip() else "unknown error"
 
 
 def _network_cause(exc: BaseException) -> str:
@@ -310,6 +314,10 @@ class KubeClient:
         except SourceError as e:
             self.health_tracker.failed(e, core=True)
             raise
+        import urllib3
+        from kubernetes.client.exceptions import ApiException
+        from kubernetes.config.config_exception import ConfigException
+
         timeout = (self.connect_timeout, self.read_timeout if read_timeout == "default" else read_timeout)
         try:
             request = api.param_serialize(
@@ -321,10 +329,13 @@ class KubeClient:
                 body=body,
                 auth_settings=["BearerToken"],
             )
+        except (ConfigException, OSError) as e:  # refreshing a token (exec plugin, token file) failed
+            err = ConfigInvalid(f"the credentials could not be refreshed: {self._scrub(_first_line(str(e)))}")
+            self.health_tracker.failed(err, core=True)
+            raise err from None
+        try:
             response = api.call_api(*request, _request_timeout=timeout).response
-        except SourceError:
-            raise
-        except Exception as e:
+        except (urllib3.exceptions.HTTPError, OSError, ApiException) as e:
             cause = _network_cause(e)
             hint = "check the cluster's certificate-authority in the kubeconfig" if cause.startswith("TLS") else ""
             err = Unreachable(f"cannot reach the API server at {self.target.server}: {cause}", hint=hint)
@@ -429,7 +440,7 @@ class KubeClient:
         return pod_from_manifest(data)
 
     def get_node(self, name: str) -> ApiNode:
-        data = self._get_json("/api/v1/nodes/{name}", path_params={"name": name}, action="get nodes", core=True)
+        data = self._get_json("/api/v1/nodes/{name}", path_params={"name": name}, action="get nodes", core=False)
         return node_from_manifest(data)
 
     def list_nodes(self, label_selector: str | None = None) -> list[ApiNode]:

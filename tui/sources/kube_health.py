@@ -78,8 +78,8 @@ class HealthTracker:
 
     Unreachable and unauthorized are about the connection, so any call may report them and any
     successful call clears them. Forbidden is about one permission, so only the calls the pod view
-    depends on ("core" calls: list/watch pods, get the node) set or clear it; a forbidden events
-    list raises its error to the caller and leaves the header alone.
+    depends on ("core" calls: list and watch pods) set or clear it; a forbidden events list or
+    node read raises its error to the caller and leaves the header alone.
     """
 
     def __init__(self, clock: Callable[[], datetime] = _now) -> None:

@@ -88,6 +88,7 @@ class PodWatcher:
         self._stream: WatchStream | None = None
         self._resource_version = ""
         self._last_health: ApiHealth | None = None
+        self._watch_progressed = False  # the current watch delivered an event or a bookmark
         self.synced = threading.Event()  # set after the first successful list
         self.relists = 0
         self.watches = 0
@@ -155,7 +156,8 @@ class PodWatcher:
                 if resource_version is None:
                     resource_version = self._relist()
                     self._emit_health()
-                    self.backoff.reset()
+                # The backoff resets only once a watch has run its course: a list that works
+                # followed by a watch that fails still counts as failing.
                 resource_version, delivered = self._watch(resource_version)
                 expired_in_a_row = 0
                 self.backoff.reset()
@@ -173,6 +175,9 @@ class PodWatcher:
                     break
                 log.info("pod watch: %s", e)
                 self._emit_health()
+                if self._watch_progressed:  # a watch that worked for a while then broke: start over
+                    self._watch_progressed = False
+                    self.backoff.reset()
                 self._stop.wait(self.backoff.next())
             except Exception:
                 if self._stop.is_set():
@@ -211,6 +216,7 @@ class PodWatcher:
         with self._lock:
             self._stream = stream
         self.watches += 1
+        self._watch_progressed = False
         self._emit_health()
         delivered = False
         try:
@@ -227,6 +233,7 @@ class PodWatcher:
                         raise Expired(str(message))
                     raise CallFailed(f"watch pods: {message}")
                 new_version = str(metadata.get("resourceVersion") or resource_version)
+                self._watch_progressed = True
                 if kind == "BOOKMARK":
                     resource_version = new_version
                     self._set_version(resource_version)
