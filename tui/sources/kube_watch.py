@@ -100,6 +100,8 @@ class PodWatcher:
         return self
 
     def stop(self, timeout: float = 5.0) -> None:
+        """End the thread: an open watch is cut at once; a list in flight ends within the client's
+        read timeout (the thread is a daemon, so it never holds up interpreter exit)."""
         self._stop.set()
         with self._lock:
             stream = self._stream
