@@ -74,6 +74,11 @@ def _prepare(line: ShownLine) -> Shown:
     return Shown(line.id, rec, body, body.plain, ts)
 
 
+def _plain(line: ShownLine) -> str:
+    """The sanitised text of a line without colours: what search and filter match against."""
+    return sanitize_text(line.record.content[: _MAX_DISPLAY_CHARS * 4], max_len=_MAX_DISPLAY_CHARS)
+
+
 def _shown_text(shown: Shown, *, timestamps: bool) -> str:
     """The text of a line as saved: what the view shows, without colours."""
     parts = []
@@ -692,7 +697,7 @@ class LogView(ScrollView, can_focus=True):
             hi = last
             while hi > first and fgen == self._filter_gen and not self._stop.is_set():
                 lo = max(first, hi - 4096)
-                ids = [s.id for s in map(_prepare, self.source.read(lo, hi - lo)) if regex.search(s.plain)]
+                ids = [line.id for line in self.source.read(lo, hi - lo) if regex.search(_plain(line))]
                 hi = lo
                 self.post_message(self._Matches(gen, fgen, ids, hi <= first))
 
@@ -762,7 +767,7 @@ class LogView(ScrollView, can_focus=True):
             for n, (line, wrapped) in enumerate(candidates()):
                 if n % 512 == 0 and (sgen != self._search_gen or self._stop.is_set()):
                     return
-                if regex.search(_prepare(line).plain):
+                if regex.search(_plain(line)):
                     self.post_message(self._Found(sgen, line.id, wrapped))
                     return
             self.post_message(self._Found(sgen, None, False))
