@@ -1,0 +1,403 @@
+"""ctrl-k (stop/kill) and ctrl-d (remove/delete): from the selected rows to a confirmed action and its results.
+
+The first half is plain Python (no Textual): which rows the action applies to, what the dialog says will happen,
+and `perform`, which calls the action layer. The second half is the app glue: open the dialog, run the calls in a
+thread worker (a stop can take its whole grace period), show each result as a notification, then ask for a refresh.
+The UI never calls the runtime itself; `app.actions` does, and checks read-only mode on its own.
+"""
+from __future__ import annotations
+
+import logging
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass
+from functools import partial
+from typing import Any, Callable, Sequence
+
+from .actions import DEFAULT_GRACE_S, ActionResult, Target
+from .model.picture import ContainerRow, NodePicture, PodRow
+from .sanitize import sanitize_label
+from .sources.errors import ReadOnlyRefused, SourceError
+
+log = logging.getLogger("n9s.action_flow")
+
+STOP = "stop"
+KILL = "kill"
+REMOVE = "remove"
+DELETE_API = "delete-api"
+
+KUBELET_POD_UID_LABEL = "io.kubernetes.pod.uid"  # set by a kubelet on every sandbox and container it creates
+PARALLEL_CALLS = 4  # a stop blocks for its grace period, so several targets are stopped side by side
+MAX_MESSAGE = 300
+
+
+@dataclass(frozen=True)
+class Subject:
+    """One selected row: what the dialog describes and the action layer receives."""
+
+    kind: str  # container | pod
+    target: Target
+    label: str  # printable: "server (default/web)" or "default/web"
+    state: str  # container: RUNNING EXITED CREATED UNKNOWN; pod: READY NOTREADY
+    kubelet: bool = False  # made by a kubelet, which starts a replacement
+    static: bool = False  # a static pod (or a container of one): the kubelet runs it from a manifest file
+    owner: str = ""  # the controller the API names, e.g. "ReplicaSet web-7d9f"
+    running_containers: tuple[Target, ...] = ()  # a pod's: each gets the grace period before the sandbox stops
+
+    @property
+    def active(self) -> bool:
+        """Still running: a stop or a removal has something to end."""
+        if self.kind == "pod":
+            return self.state == "READY"
+        return self.state in ("RUNNING", "UNKNOWN")
+
+
+@dataclass(frozen=True)
+class Choice:
+    """What the user confirmed in a dialog."""
+
+    operation: str  # STOP | KILL | REMOVE | DELETE_API
+    grace_s: int = DEFAULT_GRACE_S
+    signal: str = "SIGTERM"
+
+
+@dataclass(frozen=True)
+class Outcome:
+    subject: Subject
+    ok: bool
+    message: str  # one line for the notification
+    refused: bool = False  # read-only mode said no
+
+
+# ---- which rows ----
+def _owner(api: Any) -> str:
+    owner = getattr(api, "owner", None)
+    if owner is None:
+        return ""
+    return f"{sanitize_label(owner.kind, 40)} {sanitize_label(owner.name, 60)}"
+
+
+def container_subject(c: ContainerRow, pod: PodRow | None) -> Subject:
+    target = Target(id=c.id, name=c.name, namespace=c.namespace, pod=c.pod_name, kind="container")
+    label = f"{sanitize_label(c.name, 60)} ({sanitize_label(c.pod_key, 80)})"
+    kubelet = KUBELET_POD_UID_LABEL in c.labels or (pod is not None and KUBELET_POD_UID_LABEL in pod.labels)
+    return Subject("container", target, label, c.state, kubelet=kubelet, static=bool(pod and pod.static),
+                   owner=_owner(pod.api) if pod is not None else "")
+
+
+def pod_subject(p: PodRow) -> Subject:
+    target = Target(id=p.id, name=p.name, namespace=p.namespace, pod=p.name, kind="pod")
+    running = tuple(
+        Target(id=c.id, name=c.name, namespace=c.namespace, pod=c.pod_name, kind="container")
+        for c in p.containers if c.state in ("RUNNING", "UNKNOWN")
+    )
+    return Subject("pod", target, sanitize_label(f"{p.namespace}/{p.name}", 120), p.state,
+                   kubelet=KUBELET_POD_UID_LABEL in p.labels, static=p.static, owner=_owner(p.api),
+                   running_containers=running)
+
+
+def subjects_for(picture: NodePicture | None, kind: str, keys: Sequence[str]) -> list[Subject]:
+    """The selected rows that still exist in the picture, in the order given. Tasks are containers by id."""
+    if picture is None:
+        return []
+    out: list[Subject] = []
+    for key in keys:
+        if kind == "pod":
+            pod = picture.pod(key)
+            if pod is not None:
+                out.append(pod_subject(pod))
+        elif kind in ("container", "task"):
+            c = picture.container(key)
+            if c is not None:
+                out.append(container_subject(c, picture.pod(c.sandbox_id)))
+    return out
+
+
+# ---- what the dialog says ----
+def _count(n: int, one: str, many: str) -> str:
+    return f"{n} {one if n == 1 else many}"
+
+
+def _what(kind: str, subjects: Sequence[Subject]) -> str:
+    if len(subjects) == 1:
+        return f"{kind} {subjects[0].label}"
+    return _count(len(subjects), kind, kind + "s")
+
+
+def title(kind: str, subjects: Sequence[Subject], choice: Choice) -> str:
+    """The dialog's question, counting the rows: "Stop 3 containers?"."""
+    what = _what(kind, subjects)
+    if choice.operation == STOP:
+        return f"Stop {what}?"
+    if choice.operation == KILL:
+        return f"Send {choice.signal} to {what}?"
+    if choice.operation == REMOVE:
+        return f"Remove {what}?"
+    if choice.operation == DELETE_API:
+        return f"Delete {what} through the Kubernetes API?"
+    raise ValueError(f"unknown operation {choice.operation!r}")
+
+
+def confirm_label(choice: Choice) -> str:
+    return {STOP: "Stop", KILL: "Kill", REMOVE: "Remove", DELETE_API: "Delete"}[choice.operation]
+
+
+def _kubelet_restarts_containers(subjects: Sequence[Subject]) -> list[str]:
+    managed = [s for s in subjects if s.kubelet]
+    if not managed:
+        return []
+    return ["The kubelet starts a new container when the pod's restartPolicy asks for one (Always, the default "
+            "for Deployments, after a back-off); to keep it down, change or delete the pod."]
+
+
+def _kubelet_replaces_pods(subjects: Sequence[Subject]) -> list[str]:
+    lines = []
+    static = [s for s in subjects if s.kubelet and s.static]
+    api = [s for s in subjects if s.kubelet and not s.static]
+    if api:
+        lines.append("The kubelet starts a replacement sandbox and containers as long as the pod exists in the API: "
+                     "delete it through the API to stop it for good.")
+    if static:
+        lines.append(f"{_count(len(static), 'static pod', 'static pods')}: the kubelet starts a replacement as long "
+                     "as the manifest stays in its manifest directory: remove the manifest to stop it for good.")
+    unmanaged = len(subjects) - len(static) - len(api)
+    if unmanaged:
+        lines.append(f"{_count(unmanaged, 'pod was', 'pods were')} not made by a kubelet: nothing brings "
+                     f"{'it' if unmanaged == 1 else 'them'} back.")
+    return lines
+
+
+def consequences(kind: str, subjects: Sequence[Subject], choice: Choice) -> list[str]:
+    """What will happen, one sentence a line, from what CRI, containerd and a kubelet do."""
+    n = len(subjects)
+    inactive = [s for s in subjects if not s.active]
+    active = n - len(inactive)
+    op, grace = choice.operation, choice.grace_s
+    lines: list[str] = []
+    if kind == "pod":
+        if op == STOP:
+            if grace > 0:
+                containers = sum(len(s.running_containers) for s in subjects)
+                lines.append(f"CRI StopContainer gives each running container ({containers} in all) its stop signal "
+                             f"(SIGTERM unless the image sets another) and up to {grace} s to exit, then SIGKILL; "
+                             "then StopPodSandbox stops the sandbox (pause process and network).")
+            else:
+                lines.append("Grace period 0: CRI StopPodSandbox kills every container at once (SIGKILL, no "
+                             "cleanup) and stops the sandbox (pause process and network).")
+            if inactive:
+                lines.append(f"{_count(len(inactive), 'pod is', 'pods are')} already stopped: nothing changes there.")
+            lines += _kubelet_replaces_pods(subjects)
+        elif op == REMOVE:
+            lines.append("CRI RemovePodSandbox removes the sandbox and every container in it, with their writable "
+                         "layers.")
+            if active:
+                lines.append(f"{_count(active, 'pod is', 'pods are')} still READY: CRI force-stops "
+                             f"{'it' if active == 1 else 'them'} first (SIGKILL, no grace period).")
+            lines += _kubelet_replaces_pods(subjects)
+        elif op == DELETE_API:
+            lines.append(f"The API server marks the pod{'s' if n > 1 else ''} for deletion with a grace period of "
+                         f"{grace} s; the kubelet then stops the containers (SIGTERM, SIGKILL after the grace "
+                         "period) and removes the sandbox.")
+            for s in subjects:
+                if s.owner and not s.static:
+                    lines.append(f"{s.label} is owned by {s.owner}, which creates a replacement pod.")
+            static = [s for s in subjects if s.static]
+            if static:
+                lines.append(f"{_count(len(static), 'static pod', 'static pods')}: the API object is only a "
+                             "mirror; deleting it does not stop the pod and the kubelet recreates the mirror. "
+                             "Remove the manifest file instead.")
+        else:
+            raise ValueError(f"a pod cannot be asked to {op}")
+        return lines
+
+    if op == STOP:
+        if grace > 0:
+            lines.append(f"CRI StopContainer sends the stop signal (SIGTERM unless the image sets another), waits up "
+                         f"to {grace} s for the container to exit, then sends SIGKILL.")
+        else:
+            lines.append("Grace period 0: CRI StopContainer sends SIGKILL at once; the container gets no chance to "
+                         "clean up (exit code 137).")
+        if inactive:
+            lines.append(f"{_count(len(inactive), 'container is', 'containers are')} not running: stopping again "
+                         "changes nothing.")
+        lines += _kubelet_restarts_containers(subjects)
+    elif op == KILL:
+        if choice.signal == "SIGKILL":
+            lines.append("containerd sends SIGKILL to the main process: it ends at once, with no cleanup (exit code "
+                         "137).")
+        else:
+            lines.append(f"containerd sends {choice.signal} to the main process only. It ends only if the process "
+                         "handles the signal or its default action ends it; a PID 1 ignores signals it has no "
+                         "handler for.")
+        if inactive:
+            lines.append(f"{_count(len(inactive), 'container is', 'containers are')} not running: there is no "
+                         "process to signal, containerd will refuse.")
+        lines += _kubelet_restarts_containers(subjects)
+    elif op == REMOVE:
+        lines.append("CRI RemoveContainer deletes the container and its writable layer.")
+        if active:
+            lines.append(f"{_count(active, 'container is', 'containers are')} still RUNNING: CRI force-stops "
+                         f"{'it' if active == 1 else 'them'} first (SIGKILL, no grace period).")
+        lines += _kubelet_restarts_containers(subjects)
+    else:
+        raise ValueError(f"a container cannot be asked to {op}")
+    return lines
+
+
+# ---- doing it ----
+def _done_message(s: Subject, choice: Choice) -> str:
+    op = choice.operation
+    if op == STOP:
+        how = f"grace period {choice.grace_s} s" if choice.grace_s > 0 else "killed at once, grace period 0"
+        return f"Stopped {s.kind} {s.label} ({how})"
+    if op == KILL:
+        return f"Sent {choice.signal} to {s.label}"
+    if op == REMOVE:
+        return f"Removed {s.kind} {s.label}"
+    return f"Deleted pod {s.label} through the API (grace period {choice.grace_s} s)"
+
+
+def _verb(choice: Choice) -> str:
+    return {STOP: "Stop", KILL: f"Sending {choice.signal} to", REMOVE: "Remove", DELETE_API: "API delete of"}[
+        choice.operation]
+
+
+def _stop_pod(actions: Any, s: Subject, grace_s: int) -> ActionResult:
+    """As a kubelet does: each running container gets the grace period (side by side), then the sandbox stops."""
+    failures: list[str] = []
+    if grace_s > 0 and s.running_containers:
+        with ThreadPoolExecutor(max_workers=min(PARALLEL_CALLS, len(s.running_containers))) as pool:
+            for result in pool.map(lambda t: actions.stop_container(t, grace_s), s.running_containers):
+                if not result.ok:
+                    failures.append(f"{result.target.name}: {result.message}")
+    result = actions.stop_pod(s.target)
+    if result.ok and failures:
+        # The sandbox stop killed what the graceful stop could not end; say so.
+        return ActionResult(result.action, result.target, True, "ok, but " + "; ".join(failures))
+    return result
+
+
+def perform_one(actions: Any, s: Subject, choice: Choice) -> Outcome:
+    op = choice.operation
+    try:
+        if s.kind == "pod":
+            if op == STOP:
+                result = _stop_pod(actions, s, choice.grace_s)
+            elif op == REMOVE:
+                result = actions.remove_pod(s.target)
+            elif op == DELETE_API:
+                result = actions.delete_pod_api(s.target, choice.grace_s)
+            else:
+                raise ValueError(f"a pod cannot be asked to {op}")
+        elif op == STOP:
+            result = actions.stop_container(s.target, choice.grace_s)
+        elif op == KILL:
+            result = actions.kill_container(s.target, choice.signal)
+        elif op == REMOVE:
+            result = actions.remove_container(s.target)
+        else:
+            raise ValueError(f"a container cannot be asked to {op}")
+    except ReadOnlyRefused as err:
+        return Outcome(s, False, sanitize_label(str(err), MAX_MESSAGE), refused=True)
+    except (SourceError, ValueError) as err:
+        return Outcome(s, False, sanitize_label(f"{_verb(choice)} {s.label} failed: {err}", MAX_MESSAGE))
+    if not result.ok:
+        return Outcome(s, False, sanitize_label(f"{_verb(choice)} {s.label} failed: {result.message}", MAX_MESSAGE))
+    message = _done_message(s, choice)
+    if result.message != "ok":
+        message += f": {result.message}"
+    return Outcome(s, True, sanitize_label(message, MAX_MESSAGE))
+
+
+def perform(actions: Any, subjects: Sequence[Subject], choice: Choice,
+            report: Callable[[Outcome], None] = lambda o: None) -> list[Outcome]:
+    """Apply one confirmed choice to every subject, a few side by side; `report` gets each outcome as it comes.
+    Blocking: run it in a thread."""
+    if not subjects:
+        return []
+    outcomes: list[Outcome] = []
+    with ThreadPoolExecutor(max_workers=min(PARALLEL_CALLS, len(subjects))) as pool:
+        futures = [pool.submit(perform_one, actions, s, choice) for s in subjects]
+        for future in as_completed(futures):
+            outcome = future.result()
+            outcomes.append(outcome)
+            report(outcome)
+    return outcomes
+
+
+# ---- the app glue ----
+def _resolve(app: Any, kind: str, keys: Sequence[str]) -> list[Subject]:
+    if getattr(app, "readonly", False):
+        # The key is greyed out in read-only mode; this covers any other way in. The action layer refuses anyway.
+        app.notify("n9s runs read-only: nothing on the node can be changed", severity="warning", markup=False)
+        return []
+    if getattr(app, "actions", None) is None:
+        app.notify("actions are not available: n9s was started without an action layer", severity="error",
+                   markup=False)
+        return []
+    if kind not in ("container", "pod"):
+        return []
+    subjects = subjects_for(app.picture, kind, keys)
+    gone = len(keys) - len(subjects)
+    if gone:
+        app.notify(f"{_count(gone, 'selected row is', 'selected rows are')} gone from the node; left out",
+                   severity="warning", markup=False)
+    return subjects
+
+
+def confirm_kill(app: Any, kind: str, keys: list[str]) -> None:
+    """ctrl-k: stop with a grace period, or (containers) kill with a chosen signal."""
+    subjects = _resolve(app, kind, keys)
+    if not subjects:
+        return
+    from .screens.confirm import KillDialog
+
+    app.push_screen(KillDialog(kind, subjects), callback=partial(start, app, subjects))
+
+
+def confirm_delete(app: Any, kind: str, keys: list[str]) -> None:
+    """ctrl-d: remove containers or pods from the runtime, or delete pods through the API when it is there."""
+    subjects = _resolve(app, kind, keys)
+    if not subjects:
+        return
+    from .screens.confirm import DeleteDialog
+
+    api = getattr(app.actions, "kube", None) is not None
+    app.push_screen(DeleteDialog(kind, subjects, api_available=api), callback=partial(start, app, subjects))
+
+
+def start(app: Any, subjects: Sequence[Subject], choice: Choice | None) -> None:
+    """The dialog's answer: None cancels; otherwise the calls run in a thread worker."""
+    if choice is None or not subjects:
+        return
+    if choice.operation == STOP and choice.grace_s > 0:
+        app.notify(f"Stopping {_what(subjects[0].kind, subjects)} (grace period {choice.grace_s} s)…",
+                   markup=False, timeout=3)
+    app.run_worker(partial(_work, app, list(subjects), choice), thread=True, group="actions",
+                   name=f"{choice.operation} {_what(subjects[0].kind, subjects)}", exit_on_error=False)
+
+
+def _work(app: Any, subjects: list[Subject], choice: Choice) -> None:
+    refused_shown = False
+
+    def report(outcome: Outcome) -> None:
+        nonlocal refused_shown
+        if outcome.refused:
+            if refused_shown:
+                return  # one read-only refusal says it for every row
+            refused_shown = True
+        _call(app, show_outcome, app, outcome)
+
+    perform(app.actions, subjects, choice, report)
+
+
+def _call(app: Any, fn: Callable[..., Any], *args: Any) -> None:
+    try:
+        app.call_from_thread(fn, *args)
+    except RuntimeError:  # the app has closed meanwhile; the audit log still has the record
+        log.info("result not shown, the app has closed: %s", args[-1])
+
+
+def show_outcome(app: Any, outcome: Outcome) -> None:
+    app.notify(outcome.message, severity="information" if outcome.ok else "error",
+               timeout=5 if outcome.ok else 10, markup=False)
+    app.request_refresh()
