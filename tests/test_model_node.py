@@ -1,14 +1,18 @@
 """The joined node picture on the real demo node, checked against the cgroup files and CRI directly."""
 from __future__ import annotations
 
+import queue
+import threading
 import time
 
 import pytest
 
 import cgroup_truth
 from n9s.cli import make_collector
+from n9s.demo import ContainerSpec, PodSpec
 from n9s.pb import cri_pb2
 from n9s.render.views import CONTAINER_COLUMNS, POD_COLUMNS, container_row, pod_row
+from n9s.sources.containerd import ContainerdClient
 
 pytestmark = pytest.mark.node
 
@@ -136,3 +140,36 @@ def test_tasks_are_named_after_their_container_or_pod(demo_node, collector):
     for row in picture.containers:
         if row.state == "RUNNING":
             assert tasks[row.id].status == "RUNNING" and tasks[row.id].pid == row.pid
+
+
+def test_a_refresh_on_the_exit_event_already_shows_the_exit(demo_node, collector):
+    """CRI records an exit a moment after containerd announces it, and no later event follows; the refresh that the
+    announcement triggers must already show the exit, not RUNNING."""
+    events = ContainerdClient(str(demo_node.address))
+    exits: queue.Queue[str] = queue.Queue()
+    subscribed = threading.Event()
+
+    def listen():
+        stream = events.subscribe("/tasks/")
+        subscribed.set()
+        for event in stream:
+            if event.topic == "/tasks/exit":
+                exits.put(event.container_id)
+
+    threading.Thread(target=listen, daemon=True).start()
+    pod = None
+    try:
+        subscribed.wait(5)
+        time.sleep(0.2)  # the generator has sent its request once it is being iterated
+        pod = demo_node.run_pod(PodSpec(name="exit-event", namespace="n9s-model",
+                                        containers=[ContainerSpec("quitter", ["sh", "-c", "sleep 2; exit 5"])]))
+        cid = pod.container("quitter")
+        assert collector.refresh().container(cid).state == "RUNNING"
+        while exits.get(timeout=20) != cid:
+            pass
+        row = collector.refresh().container(cid)  # what the app does on the event
+        assert (row.state, row.exit_code, row.reason) == ("EXITED", 5, "Error")
+    finally:
+        events.close()
+        if pod is not None:
+            demo_node.remove_pod(pod)

@@ -35,6 +35,9 @@ from .node_facts import node_info
 from .snapshots import image_snapshot_tops, join_images, join_snapshots
 
 HISTORY = 60
+# CRI records an exit only after it has deleted the task, tens of milliseconds after containerd announces the exit;
+# the refresh that announcement triggers asks CRI again for up to this long, so it shows the exit, not RUNNING.
+EXIT_SETTLE_S = 0.5
 
 
 @dataclass
@@ -49,6 +52,7 @@ class _Known:
     pid: int | None = None
     location: Any = None
     status_fetched_for_state: str = ""
+    exit_settle_tried: bool = False
 
 
 def figures_from(stats: Any, prev: Any, cpu_cores: Callable[[Any, Any], float | None]) -> Figures:
@@ -199,6 +203,9 @@ class Collector:
 
     def _container_row(self, c: Any, task: Any) -> ContainerRow:
         known = self._known_for(c.id)
+        if c.state == "RUNNING" and self._task_ended(task) and not known.exit_settle_tried:
+            known.exit_settle_tried = True
+            c = self._settle_exit(c)
         if task is not None and task.pid:
             known.pid = task.pid
         # One status call per container per state it reaches: the log path at first sight, the exit code on exit.
@@ -237,6 +244,24 @@ class Collector:
             cpu_history=cpu_hist,
             memory_history=mem_hist,
         )
+
+    def _task_ended(self, task: Any) -> bool:
+        """containerd's task has stopped or is gone (only meaningful when the task list was read this refresh)."""
+        listed = self._health.get("containerd")
+        if self.containerd is None or listed is None or not listed.ok:
+            return False
+        return task is None or task.status == "STOPPED"
+
+    def _settle_exit(self, c: Any) -> Any:
+        deadline = time.monotonic() + EXIT_SETTLE_S
+        while True:
+            try:
+                state = self.cri.container_status(c.id).state
+            except SourceError:
+                return c
+            if state != "RUNNING" or time.monotonic() >= deadline:
+                return replace(c, state=state)
+            time.sleep(0.05)
 
     def _learn_status(self, cid: str, known: _Known, state: str) -> None:
         try:
