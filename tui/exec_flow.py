@@ -136,7 +136,7 @@ def _start_shell(app: Any, actions: Any, target: Target) -> None:
     try:
         shell = pick_shell(actions, target)
     except SourceError as err:
-        app.call_from_thread(_notify_error, app, err)
+        app.call_from_thread(_notify_error, app, err, "shell")
         return
     if shell is None:
         note = (f"{label} has no shell (neither bash nor sh: a distroless image?). "
@@ -292,7 +292,10 @@ def tell(app: Any, message: str, severity: str = "information") -> None:
     app.notify(message, severity=severity, timeout=8, markup=False)
 
 
-def _notify_error(app: Any, err: SourceError) -> None:
+def _notify_error(app: Any, err: SourceError, what: str = "") -> None:
     if isinstance(err, ReadOnlyRefused):
-        log.info("refused: %s", err)
+        log.info("%s refused: %s", what or "exec", err)
+        # The shell's first step is an ExecSync probe: name what the user asked for, not the probe.
+        tell(app, f"{what} refused: n9s runs read-only" if what else str(err), "error")
+        return
     tell(app, sanitize_text(str(err)), "error")
