@@ -82,6 +82,9 @@ class N9sApp(App):
         if self.events is not None:
             # Closing the channel cancels the blocking event stream, so its worker thread can end.
             self.events.close()
+        api = getattr(self.collector, "api", None)
+        if api is not None:
+            api.stop()
 
     # ---- refresh loop: never two at once; the next is armed when one completes ----
     def request_refresh(self) -> None:
@@ -95,6 +98,15 @@ class N9sApp(App):
         needs = set(self._needs)
         self.run_worker(lambda: self._refresh_work(needs), thread=True, group="refresh", exit_on_error=False,
                         name="refresh")
+
+    def refresh_from_thread(self) -> None:
+        """For source threads (the API watcher): ask for a refresh without blocking them."""
+        if self._stop.is_set():
+            return
+        try:
+            self.call_from_thread(self.request_refresh)
+        except RuntimeError:
+            pass  # the app is not running (yet, or any more)
 
     def request_refresh_for(self, view: ViewSpec) -> None:
         self._needs = set(view.needs)

@@ -61,6 +61,12 @@ def build_parser() -> argparse.ArgumentParser:
                    help="containerd namespace (default k8s.io, where CRI keeps its objects)")
     p.add_argument("--pods-dir", default=os.environ.get("N9S_PODS_DIR", "/var/log/pods"),
                    help="the kubelet's pod log directory (default /var/log/pods)")
+    p.add_argument("--kubeconfig", default=None, help="kubeconfig file(s) (default: KUBECONFIG, ~/.kube/config, "
+                   "in-cluster, /etc/kubernetes/kubelet.conf)")
+    p.add_argument("--context", default=None, help="kubeconfig context")
+    p.add_argument("--node", default=None, help="this node's name in the API (default: NODE_NAME, the host name); "
+                   "without a local runtime socket, show that node remotely through the API")
+    p.add_argument("--no-api", action="store_true", help="do not use the Kubernetes API at all")
     p.add_argument("--refresh", type=float, default=2.0, help="seconds between refreshes (default 2)")
     p.add_argument("--readonly", action="store_true", default=_env_flag("N9S_READONLY"),
                    help="refuse every action that changes the node")
@@ -102,7 +108,7 @@ def setup_logging(args: argparse.Namespace) -> Path:
     return path
 
 
-def make_collector(address: str, namespace: str, pods_dir: str):
+def make_collector(address: str, namespace: str, pods_dir: str, api=None):
     from .model.collector import Collector
     from .sources.cgroups import CgroupReader
     from .sources.containerd import ContainerdClient
@@ -110,7 +116,15 @@ def make_collector(address: str, namespace: str, pods_dir: str):
 
     cri = CriClient(address)
     ctd = ContainerdClient(address, namespace=namespace)
-    return Collector(cri, ctd, CgroupReader(), pods_dir=pods_dir)
+    return Collector(cri, ctd, CgroupReader(), pods_dir=pods_dir, api=api)
+
+
+def make_api_side(args: argparse.Namespace):
+    if getattr(args, "no_api", False):
+        return None
+    from .model.api_side import ApiSide
+
+    return ApiSide(kubeconfig=args.kubeconfig, context=args.context, node=args.node).start()
 
 
 @contextlib.contextmanager
@@ -177,14 +191,18 @@ def cmd_tui(args: argparse.Namespace, address: str) -> int:
     from .app import AppConfig, N9sApp
     from .audit import AuditLog
 
-    collector = make_collector(address, args.namespace, args.pods_dir)
+    api = make_api_side(args)
+    collector = make_collector(address, args.namespace, args.pods_dir, api=api)
     from .sources.containerd import ContainerdClient
 
     events = ContainerdClient(address, namespace=args.namespace)
-    actions = Actions(collector.cri, collector.containerd, readonly=args.readonly, audit=AuditLog())
+    actions = Actions(collector.cri, collector.containerd, readonly=args.readonly, audit=AuditLog(),
+                      kube=api)
     config = AppConfig(refresh_s=max(0.2, args.refresh), readonly=args.readonly, start_view=args.view,
                        exit_after_first_paint=args.exit_after_first_paint, theme=args.theme)
     app = N9sApp(collector, config, events=events, actions=actions)
+    if api is not None:
+        api.on_change = app.refresh_from_thread
 
     def _exit_on_signal(signum, frame):  # noqa: ARG001 - signal handler signature
         # Runs on the main thread, where Textual's loop runs: ask the app to end; teardown follows app.run().

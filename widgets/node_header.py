@@ -37,15 +37,20 @@ def header_text(picture: NodePicture | None, now: float, readonly: bool = False)
     for h in picture.health:
         if h.ok:
             continue
-        since = time.strftime("%H:%M:%S", time.localtime(h.since)) if h.since else "?"
         text.append("\n")
+        if h.name == "api":
+            # The API part says why it is missing in its own words ("API: unreachable since 12:03:55, retrying").
+            style = "yellow" if h.state in ("unavailable", "stale") else "bold red"
+            text.append(f" {sanitize_label(h.message, 200)}; showing the runtime's view", style=style)
+            continue
+        since = time.strftime("%H:%M:%S", time.localtime(h.since)) if h.since else "?"
         text.append(f" {h.name}: {h.state} since {since}: {sanitize_label(h.message, 200)}", style="bold red")
     return text
 
 
 class NodeHeader(Static):
     DEFAULT_CSS = """
-    NodeHeader { height: auto; max-height: 4; background: $panel; }
+    NodeHeader { height: auto; max-height: 5; background: $panel; }
     """
 
     def __init__(self, *args, **kwargs) -> None:

@@ -17,6 +17,7 @@ from typing import Any, Callable
 
 from ..sources.errors import SourceError, Unreachable
 from .joins import build_pods, container_restarts
+from .kube_join import join_api
 from .picture import (
     OK,
     STALE,
@@ -101,7 +102,9 @@ class Collector:
         pods_dir: str = "/var/log/pods",
         hostname: str | None = None,
         clock: Callable[[], float] = time.time,
+        api: Any = None,
     ) -> None:
+        self.api = api  # ApiSide: the Kubernetes API's view, or None
         self.cri = cri
         self.containerd = containerd
         self.cgroups = cgroups
@@ -156,6 +159,7 @@ class Collector:
         rows = [self._container_row(c, task_by_id.get(c.id)) for c in containers]
         self._forget_gone({c.id for c in containers})
         pods = build_pods(sandboxes, rows)
+        pods, api = self._join_api(pods)
 
         node = self._node(now)
         sandbox_names = {s.id: s for s in sandboxes}
@@ -174,11 +178,26 @@ class Collector:
             snapshots=snaps,
             images=imgs,
             health=self.health,
+            api=api,
         )
         self._last = picture
         return picture
 
+    def _join_api(self, pods: list) -> tuple[list, Any]:
+        if self.api is None:
+            return pods, None
+        snapshot = self.api.snapshot()
+        state = OK if snapshot.ok else (STALE if snapshot.state == "connecting" else UNREACHABLE)
+        if snapshot.state == "not_configured":
+            state = UNAVAILABLE
+        old = self._health.get("api")
+        since = snapshot.since or (old.since if old is not None and old.state == state else self.clock())
+        self._health["api"] = SourceHealth("api", state, snapshot.message, since)
+        return join_api(pods, snapshot), snapshot
+
     def _stale_picture(self, now: float) -> NodePicture:
+        if self.api is not None:
+            self._join_api([])  # keep the API's health current while the runtime is away
         last = self._last
         if last is None:
             return NodePicture(taken_at=now, node=NodeInfo(hostname=self.hostname), health=self.health, stale=True)
