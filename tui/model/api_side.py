@@ -52,7 +52,9 @@ class ApiSide:
         watch_timeout_s: int = 300,
         poll_s: float = 30.0,
         on_change: Callable[[], None] | None = None,
+        kubelet_kubeconfig: str | None = None,
     ) -> None:
+        self.kubelet_kubeconfig = kubelet_kubeconfig
         self.kubeconfig = kubeconfig
         self.context = context
         self.node_flag = node
@@ -95,7 +97,8 @@ class ApiSide:
             else:
                 from ..sources.kube import KubeClient
 
-                self.client = KubeClient.from_config(self.kubeconfig, self.context)
+                search = {"kubelet_kubeconfig": self.kubelet_kubeconfig} if self.kubelet_kubeconfig else {}
+                self.client = KubeClient.from_config(self.kubeconfig, self.context, **search)
         except SourceError as err:
             health = ApiHealth.not_configured(err)
             self._failure = (health.state, health.message)

@@ -13,9 +13,10 @@ from .table import Column, Row
 S = sanitize_label
 
 POD_COLUMNS = (
-    Column("NAMESPACE"), Column("NAME"), Column("READY"), Column("STATUS"), Column("RESTARTS", numeric=True),
-    Column("CPU", numeric=True), Column("MEM", numeric=True), Column("%MEM/L", numeric=True),
-    Column("PIDS", numeric=True), Column("AGE", numeric=True),
+    Column("NAMESPACE"), Column("NAME"), Column("READY"), Column("STATUS"), Column("API"),
+    Column("RESTARTS", numeric=True), Column("CPU", numeric=True), Column("%CPU/R", numeric=True),
+    Column("%CPU/L", numeric=True), Column("MEM", numeric=True), Column("%MEM/R", numeric=True),
+    Column("%MEM/L", numeric=True), Column("PIDS", numeric=True), Column("AGE", numeric=True),
 )
 
 CONTAINER_COLUMNS = (
@@ -44,23 +45,39 @@ def _age_sort(created_ns: int) -> float | None:
     return -created_ns if created_ns else None
 
 
+def _ratio(used: float | None, of: float | None) -> float | None:
+    if used is None or not of:
+        return None
+    return 100.0 * used / of
+
+
 def pod_row(p: PodRow, now: float) -> Row:
+    """Runtime figures, with the API's status and requests/limits beside them when the API is known."""
     f = p.figures
-    status = p.status
-    if p.api is not None and getattr(p.api, "status_text", ""):
-        status = p.api.status_text
-    flags = f" ({', '.join(p.flags)})" if p.flags else ""
+    api = p.api
+    api_status = S(getattr(api, "status_text", "") or "") if api is not None else fmt.UNKNOWN
+    if p.flags:
+        api_status = f"{api_status} ({', '.join(S(flag) for flag in p.flags)})"
+    restarts = api.restarts if api is not None and p.state == "-" else p.restarts
+    cpu_req = getattr(api, "cpu_request_m", None) or None
+    cpu_lim = getattr(api, "cpu_limit_m", None) or None
+    mem_req = getattr(api, "memory_request_bytes", None) or None
+    mem_lim = getattr(api, "memory_limit_bytes", None) or None
+    cpu_m = None if f.cpu_cores is None else f.cpu_cores * 1000
+    pct_cpu_r, pct_cpu_l = _ratio(cpu_m, cpu_req), _ratio(cpu_m, cpu_lim)
+    pct_mem_r = _ratio(f.memory_working_set_bytes, mem_req)
+    pct_mem_l = _ratio(f.memory_working_set_bytes, mem_lim) if mem_lim else f.memory_percent_of_limit
     name = S(p.name) + (" [static]" if p.static else "")
     return Row(
         key=p.id,
         cells=(
-            S(p.namespace), name, f"{p.ready}/{p.total}", S(status) + flags, str(p.restarts),
-            fmt.cpu(f.cpu_cores), fmt.mem(f.memory_working_set_bytes), fmt.percent(f.memory_percent_of_limit),
-            fmt.count(f.pids_current), fmt.age(p.created_at_ns, now),
+            S(p.namespace), name, f"{p.ready}/{p.total}", S(p.status), api_status, str(restarts),
+            fmt.cpu(f.cpu_cores), fmt.percent(pct_cpu_r), fmt.percent(pct_cpu_l), fmt.mem(f.memory_working_set_bytes),
+            fmt.percent(pct_mem_r), fmt.percent(pct_mem_l), fmt.count(f.pids_current), fmt.age(p.created_at_ns, now),
         ),
         sort_values=(
-            p.namespace, p.name, p.ready, status, p.restarts, f.cpu_cores, f.memory_working_set_bytes,
-            f.memory_percent_of_limit, f.pids_current, _age_sort(p.created_at_ns),
+            p.namespace, p.name, p.ready, p.status, api_status, restarts, f.cpu_cores, pct_cpu_r, pct_cpu_l,
+            f.memory_working_set_bytes, pct_mem_r, pct_mem_l, f.pids_current, _age_sort(p.created_at_ns),
         ),
         health="failed" if p.flags and p.health == "ok" else p.health,
         labels=p.labels,
