@@ -3,7 +3,9 @@ same pods (same UIDs), plus one pod the runtime does not run."""
 from __future__ import annotations
 
 import pytest
-from kube_fake.manifests import container, node_manifest, pod_manifest, pods_from_specs
+from datetime import datetime, timedelta, timezone
+
+from kube_fake.manifests import container, event_manifest, node_manifest, pod_manifest, pod_ref, pods_from_specs
 from kube_fake.server import FakeKube
 from pilot_helpers import table_rows, wait_for
 
@@ -22,7 +24,16 @@ def fake_api(demo_node):
     pods = pods_from_specs([p.spec for p in demo_node.pods.values()], node=NODE)
     pods.append(pod_manifest("demo", "stuck", node=NODE, phase="Pending", containers=[
         container("app", "busybox:1.36", state="waiting", reason="ContainerCreating")]))
-    with FakeKube(pods=pods, nodes=[node_manifest(NODE)], bookmark_interval=0.2, deletion_delay=0.2) as fake:
+    now = datetime.now(timezone.utc)
+    crash = next(p for p in pods if p["metadata"]["name"] == "crash")
+    events = [
+        event_manifest(pod_ref(crash), "BackOff", "Back-off restarting failed container", type="Warning", count=7,
+                       first=now - timedelta(minutes=5), last=now - timedelta(seconds=20), host=NODE),
+        event_manifest({"kind": "Node", "name": NODE, "namespace": "", "uid": "node-uid"}, "NodeReady",
+                       "Node is ready", first=now - timedelta(hours=1), last=now - timedelta(hours=1), host=NODE),
+    ]
+    nodes = [node_manifest(NODE, taints=[{"key": "dedicated", "value": "demo", "effect": "NoSchedule"}])]
+    with FakeKube(pods=pods, nodes=nodes, events=events, bookmark_interval=0.2, deletion_delay=0.2) as fake:
         yield fake
 
 
@@ -57,6 +68,25 @@ async def test_api_status_beside_runtime_flags_and_outage(demo_node, fake_api, t
         # The static pod is joined through its mirror pod (the API's uid differs from the runtime's).
         assert rows["etcd-n9s-demo"][api_col] == "Running"
         assert any(r[1].endswith("[static]") for r in table_rows(app))
+
+        # :events, newest first, warnings highlighted; :node gains the API's conditions and allocatable.
+        await pilot.press("colon", *"events", "enter")
+        assert await wait_for(pilot, lambda: len(table_rows(app)) == 2, timeout=10), table_rows(app)
+        events = table_rows(app)
+        assert events[0][1:3] == ["Warning", "BackOff"] and events[0][3] == "pod/demo/crash"
+        assert events[1][2] == "NodeReady"
+        from n9s.widgets.resource_table import ResourceTable
+
+        table = app.screen.query_one(ResourceTable)
+        assert "red" in str(table.get_row_at(0)[1].style)
+        await pilot.press("colon", *"node", "enter")
+        assert await wait_for(pilot, lambda: any(r[1] == "Ready" for r in table_rows(app)), timeout=10)
+        node_rows = {r[1]: r[2] for r in table_rows(app)}
+        assert node_rows["Ready"] == "True" and node_rows["MemoryPressure"] == "False"
+        assert "allocatable" in node_rows["cpu requests"] and node_rows["taint"] == "dedicated=demo:NoSchedule"
+        assert any(r[0] == "warnings" and "BackOff" in r[1] for r in table_rows(app))
+        await pilot.press("colon", *"pods", "enter")
+        assert await wait_for(pilot, lambda: "stuck" in by_name(app))
 
         # A watch event shows within one refresh: the API deletes the stuck pod.
         fake_api.delete_pod("demo", "stuck")

@@ -7,6 +7,7 @@ from typing import Callable
 
 from .model.picture import NodePicture
 from .render import views as r
+from .render.events import EVENT_COLUMNS, render_events
 from .render.node import NODE_COLUMNS, render_node
 from .render.table import Column, Row
 
@@ -87,6 +88,10 @@ def _node(picture: NodePicture, now: float, context: str | None) -> list[Row]:
     return render_node(picture, now)
 
 
+def _events(picture: NodePicture, now: float, context: str | None) -> list[Row]:
+    return render_events(picture, now)
+
+
 VIEWS: tuple[ViewSpec, ...] = (
     ViewSpec("pods", ("po", "pod"), "Pods", r.POD_COLUMNS, _pods, enter="containers", keys=POD_KEYS, kind="pod"),
     ViewSpec(
@@ -103,6 +108,7 @@ VIEWS: tuple[ViewSpec, ...] = (
         kind="image",
     ),
     ViewSpec("node", ("no", "nodes"), "Node", NODE_COLUMNS, _node, kind="node"),
+    ViewSpec("events", ("ev", "event"), "Events", EVENT_COLUMNS, _events, kind="event"),
 )
 
 

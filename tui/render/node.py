@@ -15,6 +15,42 @@ def _uptime(seconds: float | None) -> str:
     return fmt.age(1, seconds + 1e-9) if seconds < 86400 else f"{int(seconds // 86400)}d{int(seconds % 86400 // 3600)}h"
 
 
+GOOD_WHEN_TRUE = {"Ready"}
+
+
+def _api_rows(picture: NodePicture, now: float, add) -> None:
+    """What the API says about this node: conditions, allocatable against requests, taints, recent warnings."""
+    api = picture.api
+    node = getattr(api, "node", None)
+    if node is None:
+        return
+    add("api", "node", f"{sanitize_label(node.name)} (kubelet {sanitize_label(node.kubelet_version)})")
+    for c in node.conditions:
+        good = (c.status == "True") == (c.type in GOOD_WHEN_TRUE)
+        text = c.status + (f": {sanitize_label(c.reason)} {sanitize_label(c.message, 120)}" if not good else "")
+        add("api", c.type, text.strip(), "ok" if good else "failed")
+    pods = [p.api for p in picture.pods if p.api is not None and getattr(p.api, "phase", "") not in
+            ("Succeeded", "Failed")]
+    cpu_req = sum(p.cpu_request_m for p in pods)
+    mem_req = sum(p.memory_request_bytes for p in pods)
+    alloc = node.allocatable
+    if alloc.cpu_m:
+        add("api", "cpu requests", f"{cpu_req}m of {alloc.cpu_m}m allocatable ({100.0 * cpu_req / alloc.cpu_m:.0f}%)")
+    if alloc.memory_bytes:
+        add("api", "memory requests", f"{fmt.mem(mem_req)} of {fmt.mem(alloc.memory_bytes)} allocatable "
+            f"({100.0 * mem_req / alloc.memory_bytes:.0f}%)")
+    if alloc.pods:
+        add("api", "pods", f"{len(pods)} of {alloc.pods} allocatable")
+    for t in node.taints:
+        add("api", "taint", sanitize_label(f"{t.key}={t.value}:{t.effect}"))
+    warnings = [e for e in getattr(api, "events", ()) if e.type == "Warning"][:5]
+    for e in warnings:
+        when = e.last_time or e.first_time
+        age = fmt.age(int(when.timestamp() * 1e9), now) if when else fmt.UNKNOWN
+        add("warnings", f"{age} {sanitize_label(e.reason, 30)}",
+            f"{sanitize_label(e.object_name, 40)}: {sanitize_label(e.message, 160)}", "failed")
+
+
 def render_node(picture: NodePicture, now: float) -> list[Row]:
     n = picture.node
     rows: list[tuple[str, str, str, str]] = []  # section, what, value, health
@@ -59,6 +95,7 @@ def render_node(picture: NodePicture, now: float) -> list[Row]:
     running = sum(1 for c in picture.containers if c.state == "RUNNING")
     add("workload", "pods", str(len(picture.pods)))
     add("workload", "containers", f"{running} running of {len(picture.containers)}")
+    _api_rows(picture, now, add)
     for h in picture.health:
         if not h.ok:
             add("sources", h.name, f"{h.state}: {sanitize_label(h.message, 160)}", "failed")
