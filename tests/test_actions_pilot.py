@@ -53,10 +53,12 @@ def cri(demo_node):
 class Harness:
     """The app on the demo node with a real action layer, and what it saw (pictures, with when they arrived)."""
 
-    def __init__(self, node, audit_path, *, readonly: bool = False, view: str = "containers") -> None:
+    def __init__(self, node, audit_path, *, readonly: bool = False, view: str = "containers",
+                 actions_readonly: bool | None = None) -> None:
         collector = make_collector(str(node.address), "k8s.io", str(node.pods_dir))
         self.audit = AuditLog(audit_path)
-        self.actions = Actions(collector.cri, collector.containerd, readonly=readonly, audit=self.audit)
+        self.actions = Actions(collector.cri, collector.containerd, audit=self.audit,
+                               readonly=readonly if actions_readonly is None else actions_readonly)
         self.app = N9sApp(collector, AppConfig(refresh_s=0.5, readonly=readonly, start_view=view),
                           events=ContainerdClient(str(node.address)), actions=self.actions)
         self.pictures: list = []
@@ -85,8 +87,8 @@ class Harness:
     def row(self, name: str) -> list[str] | None:
         return next((r for r in self.rows() if r[0] == name), None)
 
-    def notifications(self) -> list[str]:
-        return [n.message for n in self.app._notifications]
+    def notifications(self, severity: str | None = None) -> list[str]:
+        return [n.message for n in self.app._notifications if severity in (None, n.severity)]
 
     def actions_started(self) -> bool:
         return bool(self.action_states) or any(w.group == "actions" for w in self.app.workers)
@@ -225,6 +227,19 @@ async def test_two_marked_rows_are_counted_and_escape_changes_nothing(demo_node,
         await pilot.click("#cancel")
         await wait_for(pilot, lambda: isinstance(h.app.screen, BrowserScreen), "the dialog to close")
         assert not h.actions_started() and h.audit.entries() == []
+        assert len(h.table.marked) == 2  # cancelling keeps the marks
+
+        # Confirmed, one action applies to both marked rows, and uses the marks up.
+        await pilot.press("ctrl+k")
+        await wait_for(pilot, lambda: isinstance(h.app.screen, KillDialog), "the dialog")
+        await pilot.press("0", "enter")
+        await actions_finished(h, pilot)
+        assert h.table.marked == set()
+        states = {name: cri.container_status(pod.container(name)) for name in ("one", "two", "three")}
+        assert sorted((s.state, s.exit_code) for s in states.values()) == [("EXITED", 137), ("EXITED", 137),
+                                                                           ("RUNNING", 0)]
+        assert sorted(e["targets"][0]["id"] for e in h.audit.entries()) == \
+            sorted(pod.container(n) for n, s in states.items() if s.state == "EXITED")
         await pilot.press("q")
 
 
@@ -317,4 +332,24 @@ async def test_ctrl_d_on_a_pod_deletes_it_through_the_api_when_there_is_one(demo
             ("DELETE", "/api/v1/namespaces/default/pods/web", 5)
         assert any(m == "Deleted pod default/web through the API (grace period 5 s)" for m in h.notifications())
         assert demo_node.pods["default/web"].sandbox_id in {p.id for p in h.app.picture.pods}  # the runtime is untouched
+        await pilot.press("q")
+
+
+async def test_the_action_layer_refuses_even_when_the_ui_asks_and_says_so_once(demo_node, pods, cri, tmp_path):
+    pod = pods("uirefuse", one=SLEEPER, two=SLEEPER)
+    # The UI thinks it may act; the action layer is read-only and does not trust it.
+    h = Harness(demo_node, tmp_path / "audit.jsonl", actions_readonly=True)
+    async with asyncio.timeout(TEST_BUDGET_S), h.run() as pilot:
+        await show_pod(h, pilot, pod, ["one", "two"])
+        h.table.move_cursor(row=0)
+        await pilot.press("space", "space", "ctrl+k")
+        await wait_for(pilot, lambda: isinstance(h.app.screen, KillDialog), "the dialog")
+        await pilot.press("0", "enter")
+        await actions_finished(h, pilot)
+        await wait_for(pilot, lambda: h.notifications("error"), "an error notification")
+        assert h.notifications("error") == ["stop-container refused: n9s runs read-only"]  # once for both rows
+        assert not any(m.startswith("Stopped") for m in h.notifications())
+        for name in ("one", "two"):
+            assert cri.container_status(pod.container(name)).state == "RUNNING"
+        assert h.audit.entries() == []
         await pilot.press("q")

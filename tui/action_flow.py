@@ -325,28 +325,29 @@ def perform(actions: Any, subjects: Sequence[Subject], choice: Choice,
 
 
 # ---- the app glue ----
-def _resolve(app: Any, kind: str, keys: Sequence[str]) -> list[Subject]:
+def _resolve(app: Any, kind: str, keys: Sequence[str]) -> tuple[str, list[Subject]]:
     if getattr(app, "readonly", False):
         # The key is greyed out in read-only mode; this covers any other way in. The action layer refuses anyway.
         app.notify("n9s runs read-only: nothing on the node can be changed", severity="warning", markup=False)
-        return []
+        return kind, []
     if getattr(app, "actions", None) is None:
         app.notify("actions are not available: n9s was started without an action layer", severity="error",
                    markup=False)
-        return []
+        return kind, []
+    kind = "container" if kind == "task" else kind  # a task row is keyed by its container id
     if kind not in ("container", "pod"):
-        return []
+        return kind, []
     subjects = subjects_for(app.picture, kind, keys)
     gone = len(keys) - len(subjects)
     if gone:
         app.notify(f"{_count(gone, 'selected row is', 'selected rows are')} gone from the node; left out",
                    severity="warning", markup=False)
-    return subjects
+    return kind, subjects
 
 
 def confirm_kill(app: Any, kind: str, keys: list[str]) -> None:
     """ctrl-k: stop with a grace period, or (containers) kill with a chosen signal."""
-    subjects = _resolve(app, kind, keys)
+    kind, subjects = _resolve(app, kind, keys)
     if not subjects:
         return
     from .screens.confirm import KillDialog
@@ -356,7 +357,7 @@ def confirm_kill(app: Any, kind: str, keys: list[str]) -> None:
 
 def confirm_delete(app: Any, kind: str, keys: list[str]) -> None:
     """ctrl-d: remove containers or pods from the runtime, or delete pods through the API when it is there."""
-    subjects = _resolve(app, kind, keys)
+    kind, subjects = _resolve(app, kind, keys)
     if not subjects:
         return
     from .screens.confirm import DeleteDialog
@@ -368,12 +369,23 @@ def confirm_delete(app: Any, kind: str, keys: list[str]) -> None:
 def start(app: Any, subjects: Sequence[Subject], choice: Choice | None) -> None:
     """The dialog's answer: None cancels; otherwise the calls run in a thread worker."""
     if choice is None or not subjects:
-        return
+        return  # cancelled: the marks stay, as in K9s
+    kind = subjects[0].kind
+    _clear_marks(app)
     if choice.operation == STOP and choice.grace_s > 0:
-        app.notify(f"Stopping {_what(subjects[0].kind, subjects)} (grace period {choice.grace_s} s)…",
-                   markup=False, timeout=3)
+        app.notify(f"Stopping {_what(kind, subjects)} (grace period {choice.grace_s} s)…", markup=False, timeout=3)
+    # The worker's name reaches the app's error notification (with markup): no container-given text in it.
     app.run_worker(partial(_work, app, list(subjects), choice), thread=True, group="actions",
-                   name=f"{choice.operation} {_what(subjects[0].kind, subjects)}", exit_on_error=False)
+                   name=f"{choice.operation} of {_count(len(subjects), kind, kind + 's')}", exit_on_error=False)
+
+
+def _clear_marks(app: Any) -> None:
+    """A confirmed action uses up the marks (as in K9s); rows it removes would otherwise stay marked, unseen."""
+    screen = app.screen
+    table = getattr(screen, "table", None)
+    if getattr(table, "marked", None):
+        table.marked.clear()
+        screen.render_frame(columns_changed=True)
 
 
 def _work(app: Any, subjects: list[Subject], choice: Choice) -> None:
