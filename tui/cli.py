@@ -234,7 +234,31 @@ def main(argv: list[str] | None = None) -> int:
         except NodeUnavailable as err:
             print(f"n9s: cannot start the demo node: {err}", file=sys.stderr)
             return 2
-    return _run(args, resolve_address(args))
+    address = resolve_address(args)
+    if args.node and not os.path.exists(address) and args.command != "dump":
+        return cmd_remote(args)
+    return _run(args, address)
+
+
+def cmd_remote(args: argparse.Namespace) -> int:
+    """`--node NAME` without that node's runtime socket: the node through the API server alone."""
+    from .actions import Actions
+    from .app import AppConfig, N9sApp
+    from .audit import AuditLog
+    from .model.remote import RemoteCollector
+
+    if args.no_api:
+        print("n9s: --node without a local runtime needs the Kubernetes API (drop --no-api)", file=sys.stderr)
+        return 2
+    api = make_api_side(args)
+    collector = RemoteCollector(api)
+    actions = Actions(None, None, readonly=args.readonly, audit=AuditLog(), kube=api)
+    config = AppConfig(refresh_s=max(0.5, args.refresh), readonly=args.readonly, start_view=args.view,
+                       theme=args.theme)
+    app = N9sApp(collector, config, actions=actions)
+    api.on_change = app.refresh_from_thread
+    app.run()
+    return app.return_code or 0
 
 
 def _run(args: argparse.Namespace, address: str) -> int:

@@ -260,6 +260,7 @@ class NodePicture:
     health: tuple[SourceHealth, ...] = ()
     stale: bool = False  # the runtime part is the last good data, not fresh
     api: Any = None  # ApiSnapshot: the API's pods, node and events, and its health; None without the API
+    remote: bool = False  # seen through the API only: the runtime-only parts are absent
 
     def source(self, name: str) -> SourceHealth | None:
         return next((h for h in self.health if h.name == name), None)

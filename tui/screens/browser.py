@@ -35,6 +35,8 @@ VIEW_ACTIONS = {
     "mark": ("space", "Mark"),
 }
 
+RUNTIME_ONLY = ("task", "snapshot", "image")
+
 SORT_SHORTCUTS = {"N": "NAME", "A": "AGE", "C": "CPU", "M": "MEM", "S": "STATUS", "R": "RESTARTS"}
 
 
@@ -146,7 +148,11 @@ class BrowserScreen(Screen):
         self._render_crumbs(len(rows))
         empty = self.query_one("#empty", Static)
         waiting = self.picture is None or (frame.view.needs and self._collection_missing(frame.view))
-        if waiting or not rows:
+        remote_only = self.picture is not None and self.picture.remote and frame.view.kind in RUNTIME_ONLY
+        if remote_only:
+            empty.update(f"{frame.view.title} need n9s to run on the node itself (this is remote mode through the API)")
+            empty.add_class("visible")
+        elif waiting or not rows:
             empty.update("loading…" if waiting else "no rows" + (" match the filter" if frame.filter else ""))
             empty.add_class("visible")
         else:

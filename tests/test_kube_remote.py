@@ -1,0 +1,79 @@
+"""Remote mode: `n9s --node NAME` with no local runtime, pods and figures through the (fake) API server."""
+from __future__ import annotations
+
+from kube_fake.manifests import container, node_manifest, pod_manifest, summary_manifest
+from kube_fake.server import FakeKube
+from pilot_helpers import table_rows, wait_for
+
+from n9s.actions import Actions, Target
+from n9s.app import AppConfig, N9sApp
+from n9s.audit import AuditLog
+from n9s.model.api_side import ApiSide
+from n9s.model.remote import RemoteCollector
+
+NODE = "remote-node"
+
+
+def make(fake, tmp_path, readonly=False):
+    kubeconfig = fake.write_kubeconfig(tmp_path / "kubeconfig")
+    api = ApiSide(kubeconfig=str(kubeconfig), node=NODE, watch_timeout_s=5, poll_s=1.0).start()
+    actions = Actions(None, None, readonly=readonly, audit=AuditLog(tmp_path / "audit.jsonl"), kube=api)
+    app = N9sApp(RemoteCollector(api), AppConfig(refresh_s=0.5), actions=actions)
+    api.on_change = app.refresh_from_thread
+    return app, api, actions
+
+
+async def test_remote_node_shows_summary_stats_and_says_what_needs_the_node(tmp_path):
+    web = pod_manifest("default", "web", node=NODE, containers=[
+        container("server", "nginx:1.25", requests={"cpu": "500m", "memory": "64Mi"}, limits={"memory": "128Mi"})])
+    elsewhere = pod_manifest("default", "other", node="another-node")
+    with FakeKube(pods=[web, elsewhere], nodes=[node_manifest(NODE)]) as fake:
+        md = web["metadata"]
+        fake.set_summary(NODE, summary_manifest(NODE, [{
+            "namespace": "default", "name": "web", "uid": md["uid"],
+            "containers": [{"name": "server", "nanocores": 250_000_000, "working_set": 32 * 2**20,
+                            "usage": 40 * 2**20, "rss": 30 * 2**20}],
+        }]))
+        app, api, actions = make(fake, tmp_path)
+        async with app.run_test(size=(200, 40)) as pilot:
+            assert await wait_for(pilot, lambda: [r[1] for r in table_rows(app)] == ["web"], timeout=20), \
+                table_rows(app)
+            row = table_rows(app)[0]
+            # CPU from the kubelet's summary, % of the API's request and limit.
+            assert row[6] == "250m" and row[7] == "50%" and row[9] == "32.0 MiB" and row[11] == "25%"
+            await pilot.press("enter")
+            assert await wait_for(pilot, lambda: [r[0] for r in table_rows(app)] == ["server"])
+            assert table_rows(app)[0][5] == "250m"
+            await pilot.press("colon", *"snap", "enter")
+            await pilot.pause(0.5)
+            assert "need n9s to run on the node" in str(app.screen.query_one("#empty").render())
+        api.stop()
+
+
+async def test_remote_delete_goes_through_the_api_and_readonly_refuses(tmp_path):
+    import pytest
+
+    from n9s.sources.errors import ReadOnlyRefused
+
+    web = pod_manifest("default", "web", node=NODE)
+    with FakeKube(pods=[web], nodes=[node_manifest(NODE)], deletion_delay=0.1) as fake:
+        app, api, ro_actions = make(fake, tmp_path, readonly=True)
+        import time
+
+        deadline = time.monotonic() + 15
+        while api.client is None and time.monotonic() < deadline:
+            time.sleep(0.1)
+        target = Target(id=web["metadata"]["uid"], name="web", namespace="default", kind="pod")
+        with pytest.raises(ReadOnlyRefused):
+            ro_actions.delete_pod_api(target, 0)
+        assert any(p["metadata"]["name"] == "web" for p in fake.pods())
+        actions = Actions(None, None, readonly=False, audit=AuditLog(tmp_path / "audit.jsonl"), kube=api)
+        result = actions.delete_pod_api(target, 0)
+        assert result.ok, result.message
+        deadline = time.monotonic() + 5
+        while any(p["metadata"]["name"] == "web" for p in fake.pods()) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not any(p["metadata"]["name"] == "web" for p in fake.pods())
+        entries = AuditLog(tmp_path / "audit.jsonl").entries()
+        assert [e["action"] for e in entries] == ["delete-pod"] and entries[0]["params"] == {"grace_period_s": 0}
+        api.stop()
