@@ -77,3 +77,34 @@ async def test_remote_delete_goes_through_the_api_and_readonly_refuses(tmp_path)
         entries = AuditLog(tmp_path / "audit.jsonl").entries()
         assert [e["action"] for e in entries] == ["delete-pod"] and entries[0]["params"] == {"grace_period_s": 0}
         api.stop()
+
+
+async def test_remote_logs_come_from_the_api_and_follow(tmp_path):
+    from n9s.widgets.log_view import LogView
+
+    web = pod_manifest("default", "web", node=NODE, containers=[container("server", "nginx:1.25")])
+    with FakeKube(pods=[web], nodes=[node_manifest(NODE)]) as fake:
+        fake.set_logs("default", "web", "server", ["first line", "second \x1b]52;c;cHduZWQ=\x07line"])
+        app, api, _ = make(fake, tmp_path)
+        async with app.run_test(size=(160, 40)) as pilot:
+            assert await wait_for(pilot, lambda: [r[1] for r in table_rows(app)] == ["web"], timeout=20)
+            await pilot.press("l")
+            assert await wait_for(pilot, lambda: app.screen.__class__.__name__ == "ApiLogsScreen", timeout=5)
+            screen = app.screen
+            assert "from the API: remote mode" in screen.title_text
+
+            def text() -> str:
+                view = screen.query_one(LogView)
+                return "\n".join(view.render_line(y).text for y in range(view.size.height))
+
+            assert await wait_for(pilot, lambda: "second line" in text(), timeout=10), text()
+            assert "\x1b" not in text() and "first line" in text()
+            fake.append_log("default", "web", "server", "third line arrives")
+            assert await wait_for(pilot, lambda: "third line arrives" in text(), timeout=10), text()
+            tmpdir = screen.api_logs.dir
+            await pilot.press("escape")
+            await pilot.pause(0.3)
+        import os
+
+        assert not os.path.exists(tmpdir)
+        api.stop()

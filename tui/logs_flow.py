@@ -1,6 +1,7 @@
 """`l` and `p`: open the CRI log file(s) of a container, or of every container of a pod merged by timestamp."""
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from .model.joins import current_attempts
@@ -43,12 +44,76 @@ def log_targets(app: Any, kind: str, key: str) -> tuple[str, Any]:
     return f"{row.pod_key}/{row.name}", path
 
 
+def _unreadable(target: Any) -> str:
+    """Why the local log file(s) cannot be read here, or "" when they can."""
+    paths = list(target.values()) if isinstance(target, dict) else [target]
+    for path in paths:
+        if not os.path.exists(path):
+            return f"{path} is not on this machine"
+        if not os.access(path, os.R_OK):
+            return f"no permission to read {path}"
+    return ""
+
+
+def _api_logs_screen_class():
+    from .screens.logs import LogsScreen
+
+    class ApiLogsScreen(LogsScreen):
+        """The log view over the API stream's temporary files, removed when the view closes."""
+
+        def __init__(self, logs: Any, title: str) -> None:
+            super().__init__(logs.target, title, previous=False)
+            self.api_logs = logs
+
+        def on_unmount(self) -> None:
+            self.api_logs.close()
+
+    return ApiLogsScreen
+
+
+def _api_fallback(app: Any, kind: str, key: str, previous: bool, why: str) -> bool:
+    """Open the pod's log through the API instead; False when the API cannot serve it either."""
+    from .api_logs import ApiLogs
+
+    ApiLogsScreen = _api_logs_screen_class()  # noqa: N806 - a class made on first use (textual loads lazily)
+
+    picture = app.picture
+    api_side = getattr(app.collector, "api", None)
+    if picture is None or api_side is None or getattr(api_side, "client", None) is None:
+        return False
+    if kind == "pod":
+        pod = picture.pod(key)
+        containers = [c.name for c in current_attempts(pod.containers)] if pod is not None else []
+    else:
+        row = picture.container(key)
+        pod = picture.pod(row.sandbox_id) if row is not None else None
+        containers = [row.name] if row is not None else []
+    api_pod = getattr(pod, "api", None)
+    if api_pod is None or not containers:
+        return False
+    logs = ApiLogs(api_side, api_pod.namespace, api_pod.name, containers, previous=previous)
+    title = f"{api_pod.namespace}/{api_pod.name}" + (f"/{containers[0]}" if len(containers) == 1 else "")
+    screen = ApiLogsScreen(logs, f"{title} (from the API: {why})")
+    app.push_screen(screen)
+    app.notify(f"log file not readable here ({why}); showing the API's log", severity="information")
+    return True
+
+
 def open_logs(app: Any, kind: str, key: str, *, previous: bool = False) -> None:
     from .screens.logs import LogsScreen
 
+    picture = app.picture
+    if picture is not None and picture.remote:
+        if not _api_fallback(app, kind, key, previous, "remote mode"):
+            app.notify("the API cannot serve this log", severity="warning")
+        return
     try:
         title, target = log_targets(app, kind, key)
     except LookupError as err:
-        app.notify(str(err), severity="warning")
+        if not _api_fallback(app, kind, key, previous, str(err)):
+            app.notify(str(err), severity="warning")
+        return
+    why = "" if previous else _unreadable(target)
+    if why and _api_fallback(app, kind, key, previous, why):
         return
     app.push_screen(LogsScreen(target, title, previous=previous))
