@@ -38,17 +38,26 @@ class Truth:
     working_set: int
     usage: int
     limit: int | None  # None: no limit
+    pids: int
 
 
 class ContainerCgroup:
-    def __init__(self, pid: int):
+    def __init__(self, pid: int | None = None, dirs: dict[str, Path] | None = None):
+        if dirs is not None:
+            self.dirs = dirs
+            return
         paths = cgroup_paths(pid)
         if unified_only():
             d = ROOT / paths[""].lstrip("/")
-            self.dirs = {"cpu": d, "memory": d}
+            self.dirs = {"cpu": d, "memory": d, "pids": d}
         else:
             self.dirs = {"cpu": ROOT / "cpuacct" / paths["cpuacct"].lstrip("/"),
-                         "memory": ROOT / "memory" / paths["memory"].lstrip("/")}
+                         "memory": ROOT / "memory" / paths["memory"].lstrip("/"),
+                         "pids": ROOT / "pids" / paths["pids"].lstrip("/")}
+
+    def parent(self) -> ContainerCgroup:
+        """The cgroup one level up: for a kubelet container, its pod cgroup."""
+        return ContainerCgroup(dirs={k: d.parent for k, d in self.dirs.items()})
 
     def _read(self, controller: str, name: str) -> str:
         return (self.dirs[controller] / name).read_text()
@@ -71,7 +80,8 @@ class ContainerCgroup:
             inactive = _keyed(self._read("memory", "memory.stat"))["total_inactive_file"]
             raw_limit = int(self._read("memory", "memory.limit_in_bytes"))
             limit = None if raw_limit >= UNLIMITED else raw_limit
-        return Truth(cpu, at, max(0, usage - inactive), usage, limit)
+        pids = int(self._read("pids", "pids.current"))
+        return Truth(cpu, at, max(0, usage - inactive), usage, limit, pids)
 
 
 def cores_between(a: Truth, b: Truth) -> float:

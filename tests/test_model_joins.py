@@ -1,10 +1,11 @@
 """Pure joins of the node picture: pods from sandboxes and containers, snapshot owners and orphans, image users."""
 from __future__ import annotations
 
+from dataclasses import replace
 from types import SimpleNamespace as NS
 
 from n9s.model.collector import figures_from
-from n9s.model.joins import build_pods, container_restarts, pod_figures, pod_status
+from n9s.model.joins import build_pods, container_restarts, pod_figures, pod_status, with_pod_cgroup
 from n9s.model.picture import ContainerRow, Figures
 from n9s.model.snapshots import image_snapshot_tops, join_images, join_snapshots
 
@@ -167,3 +168,19 @@ def test_image_users_by_reference():
     out = {i.id: i for i in join_images(images, rows)}
     assert out["sha256:i1"].used_by == ("ns/pod/app",)
     assert out["sha256:i2"].used_by == ("ns/pod/side",) and out["sha256:i2"].pinned
+
+
+def test_pod_cgroup_figures_win_and_the_containers_fill_the_gaps():
+    containers = Figures(cpu_cores=0.5, memory_working_set_bytes=10 * MIB, memory_limit_bytes=64 * MIB,
+                         pids_current=3, oom_kills=1, throttled_recently=True)
+    pod = Figures(cpu_cores=None, memory_working_set_bytes=11 * MIB, memory_unlimited=True, pids_current=4,
+                  oom_kills=0)
+    f = with_pod_cgroup(pod, containers)
+    assert f.cpu_cores == 0.5  # the pod cgroup's first sample has no rate yet
+    assert f.memory_working_set_bytes == 11 * MIB and f.pids_current == 4
+    assert (f.memory_limit_bytes, f.memory_unlimited) == (64 * MIB, False)  # bounded by the containers' limits
+    assert f.oom_kills == 1 and f.throttled_recently
+    limited = with_pod_cgroup(replace(pod, memory_unlimited=False, memory_limit_bytes=128 * MIB, cpu_cores=0.7),
+                              containers)
+    assert (limited.memory_limit_bytes, limited.cpu_cores) == (128 * MIB, 0.7)
+    assert with_pod_cgroup(Figures(), Figures()) == Figures()

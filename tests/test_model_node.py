@@ -173,3 +173,22 @@ def test_a_refresh_on_the_exit_event_already_shows_the_exit(demo_node, collector
         events.close()
         if pod is not None:
             demo_node.remove_pod(pod)
+
+
+def test_pod_figures_come_from_the_pod_cgroup(demo_node, collector):
+    pod = demo_node.pod("demo/mem")
+    cid = pod.container("holder")
+    container_files = cgroup_truth.of_container(demo_node, cid)
+    pod_files = container_files.parent()
+    assert pod_files.dirs["memory"].name == f"pod{pod.uid}"
+    collector.refresh()
+    time.sleep(0.5)
+    picture = collector.refresh()
+    truth, holder = pod_files.read(), container_files.read()
+    f = picture.pod(pod.sandbox_id).figures
+    assert abs(f.memory_working_set_bytes - truth.working_set) <= 0.10 * truth.working_set
+    # The pod cgroup also holds the sandbox's process: more pids than the containers alone.
+    assert f.pids_current == truth.pids > holder.pids
+    assert f.cpu_cores is not None and 0 <= f.cpu_cores < 0.5  # the holder sleeps
+    # The kernel's pod limit when the pod cgroup has one (a kubelet sets it), else the containers' limits.
+    assert f.memory_limit_bytes == (truth.limit or 256 * MIB)

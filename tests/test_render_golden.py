@@ -10,6 +10,7 @@ import json
 import os
 from dataclasses import replace
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
@@ -108,8 +109,22 @@ CONTAINERS = [
 ]
 
 
+def api_view(status_text, *, restarts=0, cpu_request_m=None, cpu_limit_m=None, memory_request_bytes=None,
+             memory_limit_bytes=None):
+    """The few fields of the API's pod the pods view reads (the shape of n9s.sources.kube_types' pod)."""
+    return SimpleNamespace(status_text=status_text, restarts=restarts, cpu_request_m=cpu_request_m,
+                           cpu_limit_m=cpu_limit_m, memory_request_bytes=memory_request_bytes,
+                           memory_limit_bytes=memory_limit_bytes)
+
+
 def picture() -> NodePicture:
     pods = build_pods(SANDBOXES, CONTAINERS)
+    api = {
+        "sb-web": dict(api=api_view("Running", cpu_request_m=100, cpu_limit_m=200, memory_request_bytes=32 * MIB,
+                                    memory_limit_bytes=128 * MIB)),
+        "sb-evil": dict(api=api_view(f"Run{OSC_TITLE}ning"), flags=(f"API says x{CLEAR} running",)),
+    }
+    pods = [replace(p, **api.get(p.id, {})) for p in pods]
     node = NodeInfo(
         hostname=f"node-1{OSC_TITLE}",
         runtime_name="containerd", runtime_version=f"1.7.2{CLEAR}", runtime_api_version="v1",

@@ -15,6 +15,7 @@ from n9s.demo import ContainerSpec, PodSpec
 from n9s.render.views import CONTAINER_COLUMNS, POD_COLUMNS
 from n9s.sources.containerd import ContainerdClient
 from n9s.widgets.resource_table import ResourceTable
+from test_render_format import CONTAINER_HEADER, POD_HEADER, in_order
 
 pytestmark = pytest.mark.node
 
@@ -83,10 +84,12 @@ async def test_command_mode_switches_views_and_each_shows_its_rows(demo_node):
     async with app.run_test(size=(200, 50)) as pilot:
         await started(app, pilot, demo_node)
         assert header(app) == [c.name for c in POD_COLUMNS]
+        assert in_order(POD_HEADER, header(app))
 
         await type_command(pilot, "co")
         assert await wait_for(pilot, lambda: view_name(app) == "containers" and len(rows(app)) > 0)
         assert header(app) == [c.name for c in CONTAINER_COLUMNS]
+        assert in_order(CONTAINER_HEADER, header(app))
         assert {"burner", "holder", "failing", "server", "logger"} <= {r[0] for r in rows(app)}
 
         await type_command(pilot, "snap")

@@ -16,7 +16,7 @@ from dataclasses import dataclass, replace
 from typing import Any, Callable
 
 from ..sources.errors import SourceError, Unreachable
-from .joins import build_pods, container_restarts
+from .joins import build_pods, container_restarts, with_pod_cgroup
 from .kube_join import join_api
 from .picture import (
     OK,
@@ -114,6 +114,7 @@ class Collector:
         self._lock = threading.Lock()
         self._known: dict[str, _Known] = {}
         self._prev_stats: dict[str, Any] = {}
+        self._prev_pod_stats: dict[str, Any] = {}  # by sandbox id
         self._cpu_hist: dict[str, deque[float]] = {}
         self._mem_hist: dict[str, deque[int]] = {}
         self._health: dict[str, SourceHealth] = {}
@@ -158,7 +159,7 @@ class Collector:
         task_by_id = {t.container_id: t for t in tasks}
         rows = [self._container_row(c, task_by_id.get(c.id)) for c in containers]
         self._forget_gone({c.id for c in containers})
-        pods = build_pods(sandboxes, rows)
+        pods = self._pod_cgroups(build_pods(sandboxes, rows))
         pods, api = self._join_api(pods)
 
         node = self._node(now)
@@ -323,6 +324,27 @@ class Collector:
         if figures.memory_working_set_bytes is not None:
             mem.append(figures.memory_working_set_bytes)
         return tuple(cpu), tuple(mem)
+
+    def _pod_cgroups(self, pods: list[Any]) -> list[Any]:
+        """Pod figures from the pod cgroup, found through any running container of the pod (one light read)."""
+        if self.cgroups is None or not hasattr(self.cgroups, "read_pod"):
+            return pods
+        out, samples = [], {}
+        for pod in pods:
+            location = next((k.location for c in pod.current if c.state == "RUNNING"
+                             and (k := self._known.get(c.id)) is not None and k.location is not None), None)
+            try:
+                stats = self.cgroups.read_pod(location) if location is not None else None
+            except OSError:
+                stats = None
+            if stats is None or getattr(stats, "vanished", False):
+                out.append(pod)
+                continue
+            samples[pod.id] = stats
+            own = figures_from(stats, self._prev_pod_stats.get(pod.id), self._cpu_cores)
+            out.append(replace(pod, figures=with_pod_cgroup(own, pod.figures)))
+        self._prev_pod_stats = samples  # pods gone, or with nothing running, start their rate afresh
+        return out
 
     def _forget_gone(self, present: set[str]) -> None:
         for cid in [k for k in self._known if k not in present]:

@@ -1,6 +1,7 @@
 """Pure joins: containers into pods, with the figures a pod row shows."""
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any, Iterable
 
 from .picture import ContainerRow, Figures, PodRow, newest_attempts
@@ -47,6 +48,36 @@ def pod_figures(containers: list[ContainerRow]) -> Figures:
         memory_unlimited=unlimited and bool(figs),
         pids_current=_sum([f.pids_current for f in figs]),
         oom_kills=_sum([f.oom_kills for f in figs]),
+    )
+
+
+def _first(*values):
+    return next((v for v in values if v is not None), None)
+
+
+def with_pod_cgroup(pod_cgroup: Figures, containers: Figures) -> Figures:
+    """A pod's figures from its own cgroup, which the kernel charges for the whole pod (sandbox, and page cache
+    left by earlier containers, included), the containers' sum standing in for what the pod cgroup does not know.
+
+    A pod cgroup with no memory limit of its own is still bounded by the sum of its containers' limits when each
+    has one. OOM kills are counted where the limit was hit (v1 counts them per cgroup, not up the tree), so the pod
+    shows the larger of the two counts."""
+    if pod_cgroup.memory_limit_bytes is not None and not pod_cgroup.memory_unlimited:
+        limit, unlimited = pod_cgroup.memory_limit_bytes, False
+    else:
+        limit, unlimited = containers.memory_limit_bytes, containers.memory_unlimited
+    ooms = [v for v in (pod_cgroup.oom_kills, containers.oom_kills) if v is not None]
+    return replace(
+        pod_cgroup,
+        cpu_cores=_first(pod_cgroup.cpu_cores, containers.cpu_cores),
+        cpu_usage_ns=_first(pod_cgroup.cpu_usage_ns, containers.cpu_usage_ns),
+        throttled_recently=pod_cgroup.throttled_recently or containers.throttled_recently,
+        memory_working_set_bytes=_first(pod_cgroup.memory_working_set_bytes, containers.memory_working_set_bytes),
+        memory_usage_bytes=_first(pod_cgroup.memory_usage_bytes, containers.memory_usage_bytes),
+        memory_limit_bytes=limit,
+        memory_unlimited=unlimited,
+        pids_current=_first(pod_cgroup.pids_current, containers.pids_current),
+        oom_kills=max(ooms) if ooms else None,
     )
 
 
