@@ -362,7 +362,9 @@ def confirm_delete(app: Any, kind: str, keys: list[str]) -> None:
         return
     from .screens.confirm import DeleteDialog
 
-    api = getattr(app.actions, "kube", None) is not None
+    kube = getattr(app.actions, "kube", None)
+    # An ApiSide that found no kubeconfig (or has not connected yet) has no client to delete with.
+    api = kube is not None and getattr(kube, "client", True) is not None
     app.push_screen(DeleteDialog(kind, subjects, api_available=api), callback=partial(start, app, subjects))
 
 
