@@ -160,6 +160,10 @@ async def test_sorting_by_cpu_puts_the_burner_first(demo_node):
         assert known[-1] == "burner"
         await pilot.press("N")  # by name, A-Z
         assert await wait_for(pilot, lambda: [r[0] for r in rows(app)] == sorted(r[0] for r in rows(app)))
+        await pilot.press("R")  # restarts: in the containers view, the attempt
+        assert await wait_for(pilot, lambda: "sort:ATTEMPT↓" in str(app.screen.query_one("#crumbs", Static).render()))
+        await pilot.press("greater_than_sign")  # the next column to the right
+        assert await wait_for(pilot, lambda: "sort:CPU↓" in str(app.screen.query_one("#crumbs", Static).render()))
 
 
 async def test_a_container_that_exits_while_shown_turns_exited_without_waiting_for_the_timer(demo_node):

@@ -306,6 +306,8 @@ class BrowserScreen(Screen):
         names = [c.name for c in self.frame.view.columns]
         if column == "STATUS" and column not in names:
             column = "STATE"
+        if column == "RESTARTS" and column not in names:
+            column = "ATTEMPT"  # a container's restarts are its attempts
         if column not in names:
             return
         index = names.index(column)
