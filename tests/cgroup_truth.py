@@ -96,3 +96,9 @@ def pid_of(node, container_id: str) -> int:
 
 def of_container(node, container_id: str) -> ContainerCgroup:
     return ContainerCgroup(pid_of(node, container_id))
+
+
+def oom_kills(cgroup: ContainerCgroup) -> int:
+    """Processes the OOM killer took in this cgroup (v1 memory.oom_control, v2 memory.events)."""
+    name = "memory.events" if unified_only() else "memory.oom_control"
+    return _keyed(cgroup._read("memory", name))["oom_kill"]

@@ -192,3 +192,34 @@ def test_pod_figures_come_from_the_pod_cgroup(demo_node, collector):
     assert f.cpu_cores is not None and 0 <= f.cpu_cores < 0.5  # the holder sleeps
     # The kernel's pod limit when the pod cgroup has one (a kubelet sets it), else the containers' limits.
     assert f.memory_limit_bytes == (truth.limit or 256 * MIB)
+
+
+def test_oom_kills_show_as_oomkilled_and_in_the_oom_column(demo_node, collector):
+    fill = "dd if=/dev/zero of=/dev/shm/{0} bs=1048576 count=64 2>/dev/null"
+    spec = PodSpec(name="oom", namespace="n9s-model", containers=[
+        # Its only process is killed: the container ends OOMKilled with 137 (128 + SIGKILL).
+        ContainerSpec("victim", ["sh", "-c", "exec " + fill.format("victim")], memory_limit_bytes=16 * MIB),
+        # A child is killed, the container goes on: it runs, with one OOM kill counted.
+        ContainerSpec("survivor", ["sh", "-c", fill.format("survivor") + "; rm -f /dev/shm/survivor; "
+                                   "echo survived; exec sleep 2147483647"], memory_limit_bytes=16 * MIB),
+    ])
+    pod = demo_node.run_pod(spec)
+    try:
+        victim, survivor = pod.container("victim"), pod.container("survivor")
+        demo_node.wait_for_state(victim, "EXITED", timeout=20)
+        survivor_files = cgroup_truth.of_container(demo_node, survivor)
+        deadline = time.monotonic() + 20
+        while cgroup_truth.oom_kills(survivor_files) < 1 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert cgroup_truth.oom_kills(survivor_files) == 1
+        picture = collector.refresh()
+        dead = picture.container(victim)
+        assert (dead.state, dead.exit_code, dead.reason, dead.health) == ("EXITED", 137, "OOMKilled", "oom")
+        assert cell(container_row(dead, time.time()), CONTAINER_COLUMNS, "STATE") == "EXITED (OOMKilled)"
+        alive = picture.container(survivor)
+        assert alive.state == "RUNNING" and alive.figures.oom_kills == 1
+        assert cell(container_row(alive, time.time()), CONTAINER_COLUMNS, "OOM") == "1"
+        row = picture.pod(pod.sandbox_id)
+        assert (row.status, row.health) == ("OOMKilled", "oom")
+    finally:
+        demo_node.remove_pod(pod)
