@@ -8,7 +8,10 @@ HEADLESS = [
     "n9s.sources.cri", "n9s.sources.containerd", "n9s.sources.cgroups", "n9s.sources.procs", "n9s.sources.endpoint",
     "n9s.sources.logs", "n9s.sources.kube", "n9s.model", "n9s.model.collector", "n9s.render", "n9s.render.views",
     "n9s.render.node", "n9s.render.detail", "n9s.sanitize", "n9s.viewspec", "n9s.dump", "n9s.actions", "n9s.audit",
-    "n9s.filtering",
+    "n9s.filtering", "n9s.sources.log_format", "n9s.sources.log_index", "n9s.sources.log_history",
+    "n9s.sources.log_follow", "n9s.sources.log_lines", "n9s.sources.kube_watch", "n9s.sources.kube_config",
+    "n9s.model.api_side", "n9s.model.kube_join", "n9s.model.remote", "n9s.render.events", "n9s.api_logs",
+    "n9s.sources.exec",
 ]
 
 

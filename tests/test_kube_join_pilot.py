@@ -92,6 +92,26 @@ async def test_api_status_beside_runtime_flags_and_outage(demo_node, fake_api, t
         fake_api.delete_pod("demo", "stuck")
         assert await wait_for(pilot, lambda: "stuck" not in by_name(app), timeout=5)
 
+        # A status change from the watch shows within one refresh too.
+        web_pod = next(p for p in fake_api.pods() if p["metadata"]["name"] == "web")
+        web_pod["status"]["containerStatuses"][0]["state"] = {"waiting": {"reason": "CrashLoopBackOff"}}
+        web_pod["status"]["containerStatuses"][0]["ready"] = False
+        fake_api.upsert_pod(web_pod)
+        assert await wait_for(pilot, lambda: by_name(app)["web"][api_col].startswith("CrashLoopBackOff"), timeout=5), \
+            by_name(app)["web"]
+        # y shows the pod's manifest from the API.
+        index = next(i for i, r in enumerate(table_rows(app)) if r[1] == "web")
+        from n9s.widgets.resource_table import ResourceTable
+
+        app.screen.query_one(ResourceTable).move_cursor(row=index)
+        await pilot.press("y")
+        from textual.widgets import TextArea
+
+        assert await wait_for(pilot, lambda: bool(app.screen.query(TextArea)) and
+                              web_pod["metadata"]["uid"] in app.screen.query_one(TextArea).text, timeout=5)
+        assert "(from the API)" in str(app.screen.query_one("#title").render())
+        await pilot.press("escape")
+
         # The API goes away: the runtime's view stays, the header says why.
         fake_api.set_mode("down")
         assert await wait_for(pilot, lambda: "API: unreachable since" in header(app), timeout=15), header(app)
@@ -104,7 +124,7 @@ async def test_api_status_beside_runtime_flags_and_outage(demo_node, fake_api, t
             container("app", "busybox:1.36", state="waiting", reason="ContainerCreating")]))
         assert await wait_for(pilot, lambda: "late" in by_name(app) and "API:" not in header(app), timeout=20), \
             header(app)
-        assert by_name(app)["web"][api_col] == "Running"
+        assert by_name(app)["web"][api_col].startswith("CrashLoopBackOff")  # the join is back, with the latest
 
 
 async def test_no_kubeconfig_runtime_view_only(demo_node, tmp_path, monkeypatch):
