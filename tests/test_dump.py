@@ -55,6 +55,10 @@ def test_dump_json_agrees_with_cri_and_the_cgroup_files(demo_node, tmp_path):
         state = cri_pb2.ContainerState.Name(status.state).removeprefix("CONTAINER_")
         assert pod["sandbox_id"] == c.pod_sandbox_id
         assert (dumped["name"], dumped["attempt"]) == (c.metadata.name, c.metadata.attempt)
+        if dumped["state"] == "EXITED":
+            assert state == "EXITED"  # an exited container never runs again
+            assert (dumped["exit_code"], dumped["reason"]) == (status.exit_code, status.reason), c.metadata.name
+            assert dumped["memory_working_set_bytes"] is None and dumped["pid"] is None
         if c.id not in before:
             continue  # it was not running when the cgroup files were read: states may have moved on since
         assert dumped["state"] == state == "RUNNING", (c.metadata.name, dumped["state"], state)
