@@ -24,15 +24,54 @@ def _plain(obj: Any) -> Any:
     return obj
 
 
+def api_summary(api: Any, flags: tuple[str, ...] = ()) -> dict[str, Any]:
+    """What kubectl describe leads with: status, QoS, owner, IP, and each container's requests and limits."""
+    owner = getattr(api, "owner", None)
+    return {
+        "status": api.status_text,
+        "phase": api.phase,
+        "ready": f"{api.ready[0]}/{api.ready[1]}",
+        "restarts": api.restarts,
+        "qos_class": api.qos_class,
+        "owner": f"{owner.kind}/{owner.name}" if owner is not None else None,
+        "pod_ip": api.pod_ip,
+        "node": api.node_name,
+        "disagreements": list(flags),
+        "containers": [
+            {
+                "name": c.name,
+                "kind": c.kind,
+                "image": c.image,
+                "state": c.state.kind + (f" ({c.state.reason})" if c.state.reason else ""),
+                "ready": c.ready,
+                "restarts": c.restart_count,
+                "cpu_request": f"{c.cpu_request_m}m" if c.cpu_request_m is not None else None,
+                "cpu_limit": f"{c.cpu_limit_m}m" if c.cpu_limit_m is not None else None,
+                "memory_request_bytes": c.memory_request_bytes,
+                "memory_limit_bytes": c.memory_limit_bytes,
+            }
+            for c in api.containers
+        ],
+    }
+
+
 def describe_loader(app: Any, kind: str, key: str) -> tuple[str, Callable[[], str]]:
     collector = app.collector
     cri, ctd = collector.cri, collector.containerd
 
     if kind == "pod":
         def load() -> str:
-            status = cri.pod_sandbox_status(key, verbose=True)
-            return to_yaml({"sandbox": _plain(status.sandbox), "ip": status.ip, "network": status.network_mode,
+            doc: dict[str, Any] = {}
+            picture = app.picture
+            pod = picture.pod(key) if picture is not None else None
+            api = getattr(pod, "api", None)
+            if api is not None:
+                doc["api"] = api_summary(api, pod.flags)
+            if cri is not None and not key.startswith("api:"):
+                status = cri.pod_sandbox_status(key, verbose=True)
+                doc.update({"sandbox": _plain(status.sandbox), "ip": status.ip, "network": status.network_mode,
                             "info": status.info})
+            return to_yaml(doc)
         return f"describe pod sandbox {key[:13]}", load
     if kind in ("container", "task"):
         def load() -> str:
