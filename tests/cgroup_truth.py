@@ -49,11 +49,12 @@ class ContainerCgroup:
         paths = cgroup_paths(pid)
         if unified_only():
             d = ROOT / paths[""].lstrip("/")
-            self.dirs = {"cpu": d, "memory": d, "pids": d}
+            self.dirs = {"cpu": d, "memory": d, "pids": d, "cfs": d}
         else:
             self.dirs = {"cpu": ROOT / "cpuacct" / paths["cpuacct"].lstrip("/"),
                          "memory": ROOT / "memory" / paths["memory"].lstrip("/"),
-                         "pids": ROOT / "pids" / paths["pids"].lstrip("/")}
+                         "pids": ROOT / "pids" / paths["pids"].lstrip("/"),
+                         "cfs": ROOT / "cpu" / paths["cpu"].lstrip("/")}
 
     def parent(self) -> ContainerCgroup:
         """The cgroup one level up: for a kubelet container, its pod cgroup."""
@@ -102,3 +103,8 @@ def oom_kills(cgroup: ContainerCgroup) -> int:
     """Processes the OOM killer took in this cgroup (v1 memory.oom_control, v2 memory.events)."""
     name = "memory.events" if unified_only() else "memory.oom_control"
     return _keyed(cgroup._read("memory", name))["oom_kill"]
+
+
+def throttled_periods(cgroup: ContainerCgroup) -> int:
+    """CFS periods in which the cgroup was throttled (cpu.stat nr_throttled, v1 and v2 alike)."""
+    return _keyed(cgroup._read("cfs", "cpu.stat"))["nr_throttled"]

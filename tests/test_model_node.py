@@ -223,3 +223,28 @@ def test_oom_kills_show_as_oomkilled_and_in_the_oom_column(demo_node, collector)
         assert (row.status, row.health) == ("OOMKilled", "oom")
     finally:
         demo_node.remove_pod(pod)
+
+
+def test_a_cpu_limited_busy_container_shows_throttling(demo_node, collector):
+    pod = demo_node.run_pod(PodSpec(name="throttled", namespace="n9s-model", containers=[
+        ContainerSpec("spinner", ["sh", "-c", "while :; do :; done"], cpu_quota_millicores=50)]))
+    try:
+        cid = pod.container("spinner")
+        files = cgroup_truth.of_container(demo_node, cid)
+        deadline = time.monotonic() + 15
+        while cgroup_truth.throttled_periods(files) < 3 and time.monotonic() < deadline:
+            time.sleep(0.2)
+        collector.refresh()
+        time.sleep(0.5)  # several 100 ms periods, each throttled at 50m
+        low = cgroup_truth.throttled_periods(files)
+        picture = collector.refresh()
+        high = cgroup_truth.throttled_periods(files)
+        row = picture.container(cid)
+        assert low <= row.figures.cpu_nr_throttled <= high and low >= 3
+        assert row.figures.throttled_recently and row.health == "throttled"
+        assert row.figures.cpu_cores is not None and row.figures.cpu_cores <= 0.1  # held near its 50m quota
+        cells = container_row(row, time.time())
+        assert int(cell(cells, CONTAINER_COLUMNS, "THROTTLED")) == row.figures.cpu_nr_throttled
+        assert picture.pod(pod.sandbox_id).health == "throttled"
+    finally:
+        demo_node.remove_pod(pod)
