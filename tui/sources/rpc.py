@@ -7,6 +7,7 @@ import grpc
 
 from .endpoint import check_socket
 from .errors import CallFailed, NotFound, PermissionDenied, SourceError, Unimplemented, Unreachable
+from .wire_utf8 import lenient_channel
 
 MAX_MESSAGE = 16 * 1024 * 1024
 DEFAULT_TIMEOUT = 5.0
@@ -63,7 +64,8 @@ class RpcClient:
     def channel(self) -> grpc.Channel:
         if self._channel is None:
             self._channel = open_channel(self.path)
-            self._stubs_ready(self._channel)
+            # Stubs parse answers leniently: one object with invalid UTF-8 must not hide the whole node.
+            self._stubs_ready(lenient_channel(self._channel))
         return self._channel
 
     def _stubs_ready(self, channel: grpc.Channel) -> None:  # pragma: no cover - overridden
