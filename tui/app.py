@@ -15,6 +15,7 @@ from textual.worker import Worker, WorkerState
 
 from .model.picture import NodePicture
 from .palette import NodeCommands
+from .sanitize import sanitize_label
 from .viewspec import ViewSpec
 
 log = logging.getLogger("n9s")
@@ -55,6 +56,7 @@ class N9sApp(App):
         self.picture: NodePicture | None = None
         self.last_refresh_s = 0.0
         self._refreshing = False
+        self._refresh_started: float | None = None  # monotonic start of the refresh under way
         self._again = False
         self._timer = None
         self._needs: set[str] = set()
@@ -92,12 +94,19 @@ class N9sApp(App):
             self._again = True
             return
         self._refreshing = True
+        self._refresh_started = time.monotonic()
         if self._timer is not None:
             self._timer.stop()
             self._timer = None
         needs = set(self._needs)
         self.run_worker(lambda: self._refresh_work(needs), thread=True, group="refresh", exit_on_error=False,
                         name="refresh")
+
+    @property
+    def refresh_running_s(self) -> float | None:
+        """How long the refresh under way has been running, or None between refreshes."""
+        started = self._refresh_started
+        return None if started is None else time.monotonic() - started
 
     def refresh_from_thread(self) -> None:
         """For source threads (the API watcher): ask for a refresh without blocking them."""
@@ -115,7 +124,10 @@ class N9sApp(App):
     def _refresh_work(self, needs: set[str]) -> None:
         started = time.perf_counter()
         picture = self.collector.refresh(snapshots="snapshots" in needs, images="images" in needs)
-        self.post_message(PictureReady(picture, time.perf_counter() - started))
+        took = time.perf_counter() - started
+        log.debug("refresh took %.3fs: %d pods, %d containers%s", took, len(picture.pods), len(picture.containers),
+                  " (stale)" if picture.stale else "")
+        self.post_message(PictureReady(picture, took))
         if "snapshots" in needs and picture.snapshots:
             missing = [s.key for s in picture.snapshots if s.size_bytes is None]
             if missing and self.collector.snapshot_usage(missing, picture.node.snapshotter, budget_s=3.0):
@@ -134,6 +146,7 @@ class N9sApp(App):
 
     def _refresh_finished(self) -> None:
         self._refreshing = False
+        self._refresh_started = None
         if self._again:
             self._again = False
             self.request_refresh()
@@ -145,10 +158,16 @@ class N9sApp(App):
         if worker.name == "refresh" and event.state in (WorkerState.SUCCESS, WorkerState.ERROR, WorkerState.CANCELLED):
             self._refresh_finished()
         if event.state == WorkerState.ERROR:
-            # The one error path for every worker: tell the user, log the traceback, keep running.
-            err = worker.error
-            log.error("worker %s failed", worker.name, exc_info=err)
-            self.notify(f"{worker.name or 'background task'} failed: {err}", severity="error", timeout=8)
+            self.report_worker_error(worker)
+
+    def report_worker_error(self, worker: Worker) -> None:
+        """The one error path for every worker (screens forward theirs here): tell the user, log the traceback,
+        keep running."""
+        err = worker.error
+        log.error("worker %s failed: %r", worker.name, err, exc_info=err)
+        what = sanitize_label(worker.name or "background task", 60)
+        self.notify(f"{what} failed: {sanitize_label(str(err), 300)} (details in the log file)", severity="error",
+                    timeout=8, markup=False)
 
     def action_refresh_now(self) -> None:
         self.request_refresh()

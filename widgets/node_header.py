@@ -11,11 +11,25 @@ from n9s.render import format as fmt
 from n9s.sanitize import sanitize_label
 
 
-def header_text(picture: NodePicture | None, now: float, readonly: bool = False) -> Text:
+# A picture older than this many refresh intervals is marked STALE even when every source answers: the refresh
+# itself is late (a slow runtime), so what is shown may no longer be true.
+LATE_INTERVALS = 3
+LATE_FLOOR_S = 3.0  # with very short intervals, one busy refresh is not "late" yet
+# A refresh running longer than this (and longer than one interval) is shown as running, with its age.
+SLOW_REFRESH_S = 2.0
+
+
+def header_text(picture: NodePicture | None, now: float, readonly: bool = False, *,
+                refresh_running_s: float | None = None, interval_s: float | None = None) -> Text:
+    """``refresh_running_s``: how long the refresh under way has run (None: none runs); ``interval_s``: the
+    refresh interval, for the late check."""
     text = Text(no_wrap=True, overflow="ellipsis")
+    slow = refresh_running_s is not None and refresh_running_s >= max(SLOW_REFRESH_S, interval_s or 0.0)
     if picture is None:
         text.append(" n9s ", style="bold reverse")
         text.append("  connecting to the runtime…")
+        if slow:
+            text.append(f"  (waiting {int(refresh_running_s)}s for an answer)", style="bold yellow")
         return text
     n = picture.node
     text.append(" n9s ", style="bold reverse")
@@ -29,10 +43,13 @@ def header_text(picture: NodePicture | None, now: float, readonly: bool = False)
         used = n.memory_total_bytes - n.memory_available_bytes
         text.append(f" mem {fmt.mem(used)}/{fmt.mem(n.memory_total_bytes)} ")
     age = max(0, int(now - picture.taken_at))
-    text.append(f" refreshed {age}s ago ", style="dim")
+    late = interval_s is not None and now - picture.taken_at > max(LATE_INTERVALS * interval_s, LATE_FLOOR_S)
+    text.append(f" refreshed {age}s ago ", style="bold yellow" if late else "dim")
+    if slow:
+        text.append(f" refresh running for {int(refresh_running_s)}s ", style="bold yellow")
     if readonly:
         text.append(" READ-ONLY ", style="bold yellow")
-    if picture.stale:
+    if picture.stale or late:
         text.append(" STALE ", style="bold white on red")
     for h in picture.health:
         if h.ok:
@@ -68,4 +85,7 @@ class NodeHeader(Static):
         self.redraw()
 
     def redraw(self) -> None:
-        self.update(header_text(self.picture, time.time(), self.readonly))
+        app = self.app
+        interval = getattr(getattr(app, "config", None), "refresh_s", None)
+        self.update(header_text(self.picture, time.time(), self.readonly,
+                                refresh_running_s=getattr(app, "refresh_running_s", None), interval_s=interval))

@@ -172,13 +172,18 @@ class ApiSide:
                 return ApiSnapshot(state, message, None)
             return ApiSnapshot("connecting", "API: connecting…", None)
         health = self.watcher.health
+        synced = self.watcher.synced.is_set()
+        state, message = health.state, health.message
+        if state == "ok" and not synced:
+            # Connected, but the first pod list has not come back (a slow server): not "ok" yet.
+            state, message = "connecting", f"API: waiting for the first pod list of node {self.node_name}…"
         pods = {p.runtime_uid: p for p in self.watcher.pods().values()}
         return ApiSnapshot(
-            state=health.state,
-            message=health.message,
+            state=state,
+            message=message,
             since=_epoch(health.since),
             node_name=self.node_name,
-            synced=self.watcher.synced.is_set(),
+            synced=synced,
             pods=pods,
             node=self._node,
             events=self._events,
