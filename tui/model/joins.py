@@ -13,9 +13,10 @@ def container_restarts(container: Any) -> int:
     """The kubelet's restart count annotation, else the CRI attempt number."""
     raw = (getattr(container, "annotations", None) or {}).get(RESTART_ANNOTATION, "")
     try:
-        return max(0, int(raw))
+        count = int(raw) if len(str(raw)) <= 10 else -1  # the kubelet writes a small number; ignore an absurd one
     except (TypeError, ValueError):
-        return max(0, int(getattr(container, "attempt", 0) or 0))
+        count = -1
+    return count if count >= 0 else max(0, int(getattr(container, "attempt", 0) or 0))
 
 
 def current_attempts(containers: Iterable[ContainerRow]) -> list[ContainerRow]:

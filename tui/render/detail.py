@@ -6,6 +6,7 @@ from ..sanitize import sanitize_label
 from . import format as fmt
 
 S = sanitize_label
+MAX_INDENT = 16  # a deeper process tree is drawn at this depth, so the column stays narrow
 
 
 def _percent(value: float | None) -> str:
@@ -15,7 +16,7 @@ def _percent(value: float | None) -> str:
 def detail_sections(d: ContainerDetail, now: float) -> list[tuple[str, list[tuple[str, str]]]]:
     r, f = d.row, d.figures
     figures = [
-        ("state", f"{r.state}" + (f" exit {r.exit_code} {r.reason}" if r.state == "EXITED" else "")),
+        ("state", S(r.state, 20) + (f" exit {r.exit_code} {S(r.reason, 40)}" if r.state == "EXITED" else "")),
         ("pod", S(r.pod_key)),
         ("image", S(r.image, 120)),
         ("attempt / restarts", f"{r.attempt} / {r.restarts}"),
@@ -33,10 +34,10 @@ def detail_sections(d: ContainerDetail, now: float) -> list[tuple[str, list[tupl
         ("io read / write", f"{fmt.mem(f.io_read_bytes)} / {fmt.mem(f.io_write_bytes)}"),
     ]
     if f.psi:
-        figures.append(("pressure (avg10)", ", ".join(f"{k} {v:.2f}" for k, v in sorted(f.psi.items()))))
+        figures.append(("pressure (avg10)", S(", ".join(f"{k} {v:.2f}" for k, v in sorted(f.psi.items())), 200)))
     sections = [("Figures", figures)]
     procs = [
-        (f"{'  ' * p.depth}{p.pid}", f"{S(p.user, 16)}  cpu {_percent(p.cpu_percent)}"
+        (f"{'  ' * min(p.depth, MAX_INDENT)}{p.pid}", f"{S(p.user, 16)}  cpu {_percent(p.cpu_percent)}"
                                       f"  rss {fmt.mem(p.rss_bytes)}  {S(p.command, 160)}")
         for p in d.processes
     ]
@@ -47,7 +48,7 @@ def detail_sections(d: ContainerDetail, now: float) -> list[tuple[str, list[tupl
     sections.append((
         "Files",
         [
-            ("id", r.id),
+            ("id", S(r.id)),
             ("snapshot", f"{S(d.snapshot_key)} ({S(d.snapshotter)})" if d.snapshot_key else "-"),
             ("log", S(d.log_path, 200) or "-"),
             ("cgroup", S(d.cgroup_path, 200) or "-"),

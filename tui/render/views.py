@@ -90,7 +90,7 @@ def render_pods(picture: NodePicture, now: float) -> list[Row]:
 
 def container_row(c: ContainerRow, now: float, pod_labels: dict[str, str] | None = None) -> Row:
     f = c.figures
-    state = c.state + (f" ({c.reason})" if c.reason and c.state == "EXITED" else "")
+    state = S(c.state, 20) + (f" ({S(c.reason, 40)})" if c.reason and c.state == "EXITED" else "")
     throttled = f.cpu_nr_throttled
     return Row(
         key=c.id,
@@ -123,8 +123,8 @@ def task_row(t: TaskRow) -> Row:
     health = "ok" if t.status == "RUNNING" else ("failed" if t.status == "STOPPED" and t.exit_status else "done")
     return Row(
         key=t.container_id,
-        cells=(fmt.short_id(t.container_id), t.kind or "-", S(t.name) or "-", S(t.pod) or "-", str(t.pid or "-"),
-               t.status, exit_cell),
+        cells=(S(fmt.short_id(t.container_id)), S(t.kind, 20) or "-", S(t.name) or "-", S(t.pod) or "-",
+               str(t.pid or "-"), S(t.status, 20), exit_cell),
         sort_values=(t.container_id, t.kind, t.name, t.pod, t.pid, t.status, t.exit_status),
         health=health,
     )
@@ -137,7 +137,7 @@ def render_tasks(picture: NodePicture, now: float) -> list[Row]:
 def snapshot_row(s: SnapshotRow, now: float) -> Row:
     return Row(
         key=s.key,
-        cells=(S(s.key, 24), s.kind, S(s.parent, 24) or "-", fmt.mem(s.size_bytes), fmt.count(s.inodes),
+        cells=(S(s.key, 24), S(s.kind, 20), S(s.parent, 24) or "-", fmt.mem(s.size_bytes), fmt.count(s.inodes),
                S(s.owner) or "-", "ORPHAN" if s.orphan else "", fmt.age(s.created_at_ns, now)),
         sort_values=(s.key, s.kind, s.parent, s.size_bytes, s.inodes, s.owner, s.orphan, _age_sort(s.created_at_ns)),
         health="orphan" if s.orphan else "ok",
@@ -152,7 +152,7 @@ def image_row(i: ImageRow) -> Row:
     users = ", ".join(S(u) for u in i.used_by[:3]) + (f" +{len(i.used_by) - 3}" if len(i.used_by) > 3 else "")
     return Row(
         key=i.id,
-        cells=(S(i.name, 60), fmt.short_id(i.id.removeprefix("sha256:")), fmt.mem(i.size), users or "-",
+        cells=(S(i.name, 60), S(fmt.short_id(i.id.removeprefix("sha256:"))), fmt.mem(i.size), users or "-",
                "yes" if i.pinned else ""),
         sort_values=(i.name, i.id, i.size, len(i.used_by), i.pinned),
         health="ok" if i.used_by else "done",

@@ -122,12 +122,19 @@ class CgroupStats:
 # Parsers: text in, non-negative ints (or floats for PSI) or None out; they never raise.
 
 
-def parse_uint(text: str) -> int | None:
-    """A file holding one non-negative integer (``memory.current``, ``cpuacct.usage``, ``pids.current``)."""
-    value = text.strip()
-    if value.isascii() and value.isdigit():
+_MAX_DIGITS = 20  # a 64-bit counter has at most 20 digits; int() refuses more than 4300 with ValueError
+
+
+def _number(value: str) -> int | None:
+    """``value`` as a non-negative integer if it is one of at most 20 ASCII digits, else None."""
+    if len(value) <= _MAX_DIGITS and value.isascii() and value.isdigit():
         return int(value)
     return None
+
+
+def parse_uint(text: str) -> int | None:
+    """A file holding one non-negative integer (``memory.current``, ``cpuacct.usage``, ``pids.current``)."""
+    return _number(text.strip())
 
 
 def parse_limit(text: str) -> tuple[int | None, bool]:
@@ -155,9 +162,10 @@ def parse_keyed(text: str) -> dict[str, int]:
         if len(parts) != 2:
             continue
         key, value = parts
-        if key in result or not (value.isascii() and value.isdigit()):
+        number = _number(value)
+        if key in result or number is None:
             continue
-        result[key] = int(value)
+        result[key] = number
     return result
 
 
@@ -176,9 +184,9 @@ def pick_keyed(text: str, keys: tuple[str, ...]) -> dict[str, int]:
                 continue
             start = at + 1 + len(needle)
         end = text.find("\n", start)
-        value = text[start:] if end < 0 else text[start:end]
-        if value.isascii() and value.isdigit():
-            result[key] = int(value)
+        number = _number(text[start:] if end < 0 else text[start:end])
+        if number is not None:
+            result[key] = number
     return result
 
 
@@ -231,11 +239,12 @@ def parse_io_stat(text: str) -> tuple[int | None, int | None]:
         seen = True
         for item in parts[1:]:
             key, eq, value = item.partition("=")
-            if eq and value.isascii() and value.isdigit():
+            number = _number(value) if eq else None
+            if number is not None:
                 if key == "rbytes":
-                    read += int(value)
+                    read += number
                 elif key == "wbytes":
-                    write += int(value)
+                    write += number
     return (read, write) if seen else (None, None)
 
 
@@ -248,16 +257,17 @@ def parse_blkio_service_bytes(text: str) -> tuple[int | None, int | None]:
     seen = False
     for line in text.splitlines():
         parts = line.split()
-        if len(parts) == 2 and parts[0] == "Total" and parts[1].isascii() and parts[1].isdigit():
+        if len(parts) == 2 and parts[0] == "Total" and _number(parts[1]) is not None:
             seen = True
             continue
-        if len(parts) != 3 or not _is_device(parts[0]) or not (parts[2].isascii() and parts[2].isdigit()):
+        number = _number(parts[2]) if len(parts) == 3 and _is_device(parts[0]) else None
+        if number is None:
             continue
         seen = True
         if parts[1] == "Read":
-            read += int(parts[2])
+            read += number
         elif parts[1] == "Write":
-            write += int(parts[2])
+            write += number
     return (read, write) if seen else (None, None)
 
 
