@@ -14,6 +14,7 @@ from n9s.cli import make_collector
 from n9s.demo import ContainerSpec, PodSpec
 from n9s.render.views import CONTAINER_COLUMNS, POD_COLUMNS
 from n9s.sources.containerd import ContainerdClient
+from n9s.sources.cri import CriClient
 from n9s.widgets.resource_table import ResourceTable
 from test_render_format import CONTAINER_HEADER, POD_HEADER, in_order
 
@@ -114,7 +115,7 @@ async def test_command_mode_switches_views_and_each_shows_its_rows(demo_node):
         assert await wait_for(pilot, lambda: view_name(app) == "node" and len(rows(app)) > 0)
         node_rows = {(r[0], r[1]): r[2] for r in rows(app)}
         assert node_rows[("runtime", "containerd")] == ctd.version().version
-        assert node_rows[("workload", "pods")] == str(len(demo_node.pods))
+        assert node_rows[("workload", "pods")] == str(len(CriClient(str(demo_node.address)).list_pod_sandboxes()))
 
         await type_command(pilot, "nosuchview")
         assert view_name(app) == "node"  # an unknown name changes nothing (and says so)
