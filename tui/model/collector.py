@@ -38,7 +38,7 @@ from .snapshots import image_snapshot_tops, join_images, join_snapshots
 HISTORY = 60
 # CRI records an exit only after it has deleted the task, tens of milliseconds after containerd announces the exit;
 # the refresh that announcement triggers asks CRI again for up to this long, so it shows the exit, not RUNNING.
-EXIT_SETTLE_S = 0.5
+EXIT_SETTLE_S = 1.0
 
 
 @dataclass
