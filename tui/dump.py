@@ -126,6 +126,7 @@ def tables(picture: NodePicture) -> str:
         ("NODE", NODE_COLUMNS, render_node(picture, now)),
         ("PODS", r.POD_COLUMNS, r.render_pods(picture, now)),
         ("CONTAINERS", r.CONTAINER_COLUMNS, r.render_containers(picture, now)),
+        ("TASKS", r.TASK_COLUMNS, r.render_tasks(picture, now)),
         ("SNAPSHOTS", r.SNAPSHOT_COLUMNS, r.render_snapshots(picture, now)),
         ("IMAGES", r.IMAGE_COLUMNS, r.render_images(picture, now)),
     ):
