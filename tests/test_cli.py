@@ -57,3 +57,28 @@ def test_broken_config_is_reported_not_fatal(tmp_path):
     result = run("info", env={"N9S_CONFIG": str(config), "XDG_STATE_HOME": str(tmp_path)})
     assert result.returncode == 0
     assert f"ignoring config {config}" in result.stderr
+
+
+async def test_keymap_from_config_rebinds_a_key_by_binding_id(tmp_path, monkeypatch):
+    from n9s.app import AppConfig, N9sApp
+    from n9s.cli import load_config
+
+    config = tmp_path / "config.toml"
+    config.write_text('[keymap]\n"command" = "c"\n')
+    keymap = load_config(config)["keymap"]
+    assert keymap == {"command": "c"}
+
+    class NoCollector:
+        api = None
+
+        def refresh(self, **kwargs):
+            from n9s.model.picture import NodeInfo, NodePicture
+
+            return NodePicture(taken_at=0.0, node=NodeInfo(hostname="x"))
+
+    app = N9sApp(NoCollector(), AppConfig(keymap=keymap))
+    async with app.run_test() as pilot:
+        await pilot.pause(0.2)
+        await pilot.press("c")
+        await pilot.pause(0.1)
+        assert app.screen.query_one("#prompt").has_class("visible")

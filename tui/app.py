@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from textual.app import App
@@ -28,6 +28,7 @@ class AppConfig:
     start_view: str = "pods"
     exit_after_first_paint: bool = False
     theme: str = "n9s"
+    keymap: dict[str, str] = field(default_factory=dict)  # binding id -> keys, from the config file
 
 
 class PictureReady(Message):
@@ -73,6 +74,8 @@ class N9sApp(App):
             self.register_theme(theme)
         if self.config.theme in self.available_themes:
             self.theme = self.config.theme
+        if self.config.keymap:
+            self.set_keymap(self.config.keymap)
 
         self.push_screen(BrowserScreen(self.config.start_view))
         self.request_refresh()

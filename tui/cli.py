@@ -42,7 +42,11 @@ def load_config(path: Path | None = None) -> dict:
     except (OSError, tomllib.TOMLDecodeError) as err:
         print(f"n9s: ignoring config {path}: {err}", file=sys.stderr)
         return {}
-    out = {}
+    out: dict = {}
+    keymap = data.get("keymap")
+    if isinstance(keymap, dict):
+        # Binding id -> keys, e.g. [keymap] "view-logs" = "L": applied with Textual's set_keymap.
+        out["keymap"] = {str(k): str(v) for k, v in keymap.items() if isinstance(v, str)}
     for key, kind in CONFIG_KEYS.items():
         if key in data and isinstance(data[key], kind if kind is not float else (int, float)):
             out[key] = data[key]
@@ -199,7 +203,8 @@ def cmd_tui(args: argparse.Namespace, address: str) -> int:
     actions = Actions(collector.cri, collector.containerd, readonly=args.readonly, audit=AuditLog(),
                       kube=api)
     config = AppConfig(refresh_s=max(0.2, args.refresh), readonly=args.readonly, start_view=args.view,
-                       exit_after_first_paint=args.exit_after_first_paint, theme=args.theme)
+                       exit_after_first_paint=args.exit_after_first_paint, theme=args.theme,
+                       keymap=getattr(args, "keymap", None) or {})
     app = N9sApp(collector, config, events=events, actions=actions)
     if api is not None:
         api.on_change = app.refresh_from_thread
