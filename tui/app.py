@@ -63,6 +63,7 @@ class N9sApp(App):
         self._needs: set[str] = set()
         self._stop = threading.Event()
         self.first_paint_at: float | None = None
+        self._report_screen_worker_errors()
 
     # ---- lifecycle ----
     def on_mount(self) -> None:
@@ -162,6 +163,23 @@ class N9sApp(App):
             self._refresh_finished()
         if event.state == WorkerState.ERROR:
             self.report_worker_error(worker)
+
+    def _report_screen_worker_errors(self) -> None:
+        """A worker a screen runs tells only that screen it failed (Worker.StateChanged does not bubble), and no
+        screen listens: without this its error would pass silently. Every finished worker goes through the worker
+        manager's removal, so a failed one is reported from there (the app's own are reported by the handler
+        below). This uses Textual's internal hook; the fault tests notice if it changes."""
+        workers = self.workers
+        remove = getattr(workers, "_remove_worker", None)
+        if remove is None:
+            return
+
+        def removed(worker: Worker) -> None:
+            remove(worker)
+            if worker.state == WorkerState.ERROR and worker.node is not self:
+                self.report_worker_error(worker)
+
+        workers._remove_worker = removed  # type: ignore[method-assign]
 
     def report_worker_error(self, worker: Worker) -> None:
         """The one error path for every worker (screens forward theirs here): tell the user, log the traceback,

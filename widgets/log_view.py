@@ -15,6 +15,7 @@ escape or control character is removed or shown as a placeholder.
 """
 from __future__ import annotations
 
+import logging
 import os
 import queue
 import re
@@ -40,6 +41,8 @@ from n9s.sources.log_format import LogRecord, format_timestamp
 from n9s.sources.log_lines import IndexedLines, MergedLines, ShownLine, iter_shown
 
 __all__ = ["LogView", "Shown", "save_lines", "fresh_path"]
+
+log = logging.getLogger("n9s.log_view")
 
 LineSource = IndexedLines | MergedLines
 
@@ -254,8 +257,9 @@ class LogView(ScrollView, can_focus=True):
                     self._index_step()
             except SourceError as exc:
                 self.post_message(self.Event(str(exc), "error"))
-            except Exception as exc:  # keep the view alive; say what went wrong
-                self.post_message(self.Event(f"log reader error: {exc!r}", "error"))
+            except Exception as exc:  # keep the view alive; say what went wrong, and log the traceback
+                log.exception("log view worker failed on %s", getattr(self.source, "files", ["?"])[-1:])
+                self.post_message(self.Event(f"log reader error: {exc!r} (details in the log file)", "error"))
 
     def _poll_once(self) -> None:
         gen = self._gen
