@@ -34,7 +34,7 @@ def header_text(picture: NodePicture | None, now: float, readonly: bool = False,
     n = picture.node
     text.append(" n9s ", style="bold reverse")
     text.append(f" {sanitize_label(n.hostname)} ", style="bold")
-    runtime = f"{n.runtime_name} {n.runtime_version}".strip()
+    runtime = sanitize_label(f"{n.runtime_name} {n.runtime_version}".strip(), 60)
     if runtime:
         text.append(f" {runtime} ")
     if n.cpu_count is not None:
@@ -62,6 +62,10 @@ def header_text(picture: NodePicture | None, now: float, readonly: bool = False,
             continue
         since = time.strftime("%H:%M:%S", time.localtime(h.since)) if h.since else "?"
         text.append(f" {h.name}: {h.state} since {since}: {sanitize_label(h.message, 200)}", style="bold red")
+    if picture.local_only:
+        text.append("\n")
+        text.append(f" without the runtime: pods from {sanitize_label(picture.node.pods_dir or 'the pod log directory', 80)}"
+                    " and their cgroups only", style="yellow")
     return text
 
 
