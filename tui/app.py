@@ -198,9 +198,11 @@ class N9sApp(App):
         from .sources.errors import SourceError
 
         last_asked = 0.0
+        last_error = ""
         while not self._stop.is_set():
             try:
                 for event in self.events.subscribe("/tasks/", "/containers/", "/snapshot/", "/images/"):
+                    last_error = ""
                     if self._stop.is_set():
                         return
                     now = time.monotonic()
@@ -208,7 +210,10 @@ class N9sApp(App):
                         last_asked = now
                         self.call_from_thread(self.request_refresh)
             except SourceError as err:
-                log.info("event stream broke: %s", err)
+                # Retried every second: log a failure once, not every retry (the socket may stay unusable).
+                if str(err) != last_error:
+                    log.info("event stream broke: %s", err)
+                last_error = str(err)
                 self.events.close()
             except Exception:  # noqa: BLE001 - a broken stream must never end the app
                 log.exception("event stream failed")

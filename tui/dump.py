@@ -105,7 +105,7 @@ def picture_dict(picture: NodePicture) -> dict[str, Any]:
 
 def dump(collector: Any, *, interval: float = 1.0, fmt: str = "json") -> str:
     first = collector.refresh()
-    if first.stale:
+    if first.stale or first.local_only:  # the runtime never answered
         health = first.source("runtime")
         raise Unreachable(health.message if health else "the runtime is unreachable")
     if interval > 0:

@@ -91,5 +91,10 @@ class NodeHeader(Static):
     def redraw(self) -> None:
         app = self.app
         interval = getattr(getattr(app, "config", None), "refresh_s", None)
-        self.update(header_text(self.picture, time.time(), self.readonly,
-                                refresh_running_s=getattr(app, "refresh_running_s", None), interval_s=interval))
+        text = header_text(self.picture, time.time(), self.readonly,
+                           refresh_running_s=getattr(app, "refresh_running_s", None), interval_s=interval)
+        # A layout pass re-renders the whole screen (the table's visible rows too): only ask for one when the
+        # header's height changes, not for the age ticking every second (bench: 0.6 % of a core at 500 pods).
+        lines = text.plain.count("\n")
+        self.update(text, layout=lines != getattr(self, "_lines", None))
+        self._lines = lines

@@ -15,7 +15,7 @@ from collections import deque
 from dataclasses import dataclass, replace
 from typing import Any, Callable
 
-from ..sources.errors import SourceError, Unreachable
+from ..sources.errors import PermissionDenied, SourceError, Unreachable
 from .joins import build_pods, container_restarts, with_pod_cgroup
 from .kube_join import join_api
 from .picture import (
@@ -123,6 +123,7 @@ class Collector:
         self._snapshot_usage: dict[str, tuple[int, int]] = {}
         self._content_labels: dict[str, dict[str, str]] = {}
         self._cpu_cores = _cpu_cores_fn()
+        self._local: Any = None  # LocalView, made when the runtime cannot be used at all
 
     # ---- health bookkeeping ----
     def _set_health(self, name: str, state: str, message: str = "") -> None:
@@ -151,7 +152,9 @@ class Collector:
                 self.cri.close()
                 if self.containerd is not None:
                     self.containerd.close()
-            self._set_health("runtime", UNREACHABLE, str(err))
+            self._set_health("runtime", UNAVAILABLE if isinstance(err, PermissionDenied) else UNREACHABLE, str(err))
+            if self._last is None:
+                return self._local_picture(now)  # never reached the runtime: show what the node tells without it
             return self._stale_picture(now)
         self._set_health("runtime", OK)
 
@@ -195,6 +198,18 @@ class Collector:
         since = snapshot.since or (old.since if old is not None and old.state == state else self.clock())
         self._health["api"] = SourceHealth("api", state, snapshot.message, since)
         return join_api(pods, snapshot), snapshot
+
+    def _local_picture(self, now: float) -> NodePicture:
+        from .degraded import LocalView
+
+        if self._local is None:
+            self._local = LocalView(self.pods_dir, self.cgroups,
+                                    lambda stats, prev: figures_from(stats, prev, self._cpu_cores))
+        pods, containers = self._local.rows()
+        pods, api = self._join_api(pods)
+        node = node_info(self._static_node, pods_dir=self.pods_dir, hostname=self.hostname)
+        return NodePicture(taken_at=now, node=node, pods=tuple(pods), containers=tuple(containers),
+                           health=self.health, api=api, local_only=True)
 
     def _stale_picture(self, now: float) -> NodePicture:
         if self.api is not None:

@@ -261,6 +261,9 @@ class NodePicture:
     stale: bool = False  # the runtime part is the last good data, not fresh
     api: Any = None  # ApiSnapshot: the API's pods, node and events, and its health; None without the API
     remote: bool = False  # seen through the API only: the runtime-only parts are absent
+    # The runtime could not be used at all: pods and containers come from the pod log directory and the pod
+    # cgroups (n9s.model.degraded); `source("runtime")` says why.
+    local_only: bool = False
 
     def source(self, name: str) -> SourceHealth | None:
         return next((h for h in self.health if h.name == name), None)

@@ -4,6 +4,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, replace
 
+from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -149,8 +150,14 @@ class BrowserScreen(Screen):
         empty = self.query_one("#empty", Static)
         waiting = self.picture is None or (frame.view.needs and self._collection_missing(frame.view))
         remote_only = self.picture is not None and self.picture.remote and frame.view.kind in RUNTIME_ONLY
+        no_runtime = self.picture is not None and self.picture.local_only and frame.view.kind in RUNTIME_ONLY
         if remote_only:
             empty.update(f"{frame.view.title} need n9s to run on the node itself (this is remote mode through the API)")
+            empty.add_class("visible")
+        elif no_runtime:
+            runtime = self.picture.source("runtime")
+            why = sanitize_label(runtime.message, 200) if runtime is not None else "the runtime is not reachable"
+            empty.update(Text(f"{frame.view.title} need the container runtime: {why}"))
             empty.add_class("visible")
         elif waiting or not rows:
             empty.update("loading…" if waiting else "no rows" + (" match the filter" if frame.filter else ""))
