@@ -68,7 +68,7 @@ async def test_slow_runtime_ui_answers_header_says_late_no_refresh_piles_up(demo
         app = N9sApp(collector, AppConfig(refresh_s=0.5), events=ContainerdClient(f"{short_dir}/ctd.sock"))
         async with app.run_test(size=(180, 40)) as pilot:
             assert await wait_for(pilot, lambda: len(table_rows(app)) >= len(demo_node.pods))
-            assert "refresh running" not in header(app) and "STALE" not in header(app)
+            assert await wait_for(pilot, lambda: "refresh running" not in header(app) and "STALE" not in header(app))
 
             proxy.delay = 1.0  # every runtime call now takes about two seconds; a refresh makes several
             assert await wait_for(pilot, lambda: (app.refresh_running_s or 0) >= 2.5, timeout=15)
