@@ -136,6 +136,11 @@ class LocalView:
             ))
             containers.extend(rows)
         self._prev = samples
+        seen = {p.uid for p in pods}
+        for uid in [u for u in self._locations if u not in seen]:  # the pod's logs are gone: so is the pod
+            del self._locations[uid]
+            if hasattr(self.cgroups, "forget"):
+                self.cgroups.forget(f"pod{uid}")
         return pods, containers
 
     @staticmethod
