@@ -7,6 +7,16 @@ from . import format as fmt
 
 S = sanitize_label
 MAX_INDENT = 16  # a deeper process tree is drawn at this depth, so the column stays narrow
+# Rows per section: the detail is redrawn on every refresh, and 10,000 labels took seconds per key press.
+MAX_SECTION_ROWS = 200
+
+
+def _capped(rows: list[tuple[str, str]], noun: str, total: int | None = None) -> list[tuple[str, str]]:
+    """At most MAX_SECTION_ROWS rows, then one saying how many more there are."""
+    total = len(rows) if total is None else total
+    if total <= MAX_SECTION_ROWS:
+        return rows
+    return rows[:MAX_SECTION_ROWS] + [("…", f"{total - MAX_SECTION_ROWS} more {noun} (d: describe shows all)")]
 
 
 def _percent(value: float | None) -> str:
@@ -41,10 +51,15 @@ def detail_sections(d: ContainerDetail, now: float) -> list[tuple[str, list[tupl
                                       f"  rss {fmt.mem(p.rss_bytes)}  {S(p.command, 160)}")
         for p in d.processes
     ]
-    sections.append(("Processes", procs or [("-", "no running task")]))
-    sections.append(("Labels", [(S(k), S(v, 160)) for k, v in sorted(d.labels.items())] or [("-", "")]))
-    sections.append(("Annotations", [(S(k), S(v, 160)) for k, v in sorted(d.annotations.items())] or [("-", "")]))
-    sections.append(("Mounts", [(S(c), S(h, 160) + (" (ro)" if ro else "")) for c, h, ro in d.mounts] or [("-", "")]))
+    sections.append(("Processes", _capped(procs, "processes") or [("-", "no running task")]))
+    labels = sorted(d.labels.items())[:MAX_SECTION_ROWS + 1]
+    sections.append(("Labels", _capped([(S(k), S(v, 160)) for k, v in labels], "labels", len(d.labels))
+                     or [("-", "")]))
+    annotations = sorted(d.annotations.items())[:MAX_SECTION_ROWS + 1]
+    sections.append(("Annotations", _capped([(S(k), S(v, 160)) for k, v in annotations], "annotations",
+                                            len(d.annotations)) or [("-", "")]))
+    sections.append(("Mounts", _capped([(S(c), S(h, 160) + (" (ro)" if ro else "")) for c, h, ro in d.mounts],
+                                       "mounts") or [("-", "")]))
     sections.append((
         "Files",
         [

@@ -17,6 +17,7 @@ from n9s.widgets.node_header import NodeHeader
 
 from ..model.detail import ContainerDetail, container_detail
 from ..render.detail import detail_sections
+from ..sanitize import sanitize_label
 
 
 def detail_renderable(d: ContainerDetail) -> Group:
@@ -61,7 +62,8 @@ class ContainerDetailScreen(Screen):
         if row is None:
             self.query_one("#detail", Static).update("this container is gone")
             return
-        self.query_one("#crumbs", Static).update(Text(f"containers > {row.pod_key}/{row.name}"))
+        crumbs = f"containers > {sanitize_label(row.pod_key)}/{sanitize_label(row.name)}"
+        self.query_one("#crumbs", Static).update(Text(crumbs))
         self.load(row)
 
     @work(thread=True, exclusive=True, exit_on_error=False)

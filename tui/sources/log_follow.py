@@ -29,6 +29,9 @@ FOLLOWING = "following"
 GONE = "gone"
 _READ_CHUNK = 256 * 1024
 _MAX_CARRY = 4 << 20
+# Bytes one poll reads at most: a writer flooding faster than that is read over several polls, so a batch of
+# 16 KiB P pieces never holds hundreds of megabytes at once.
+_MAX_POLL_BYTES = 8 << 20
 
 
 @dataclass
@@ -72,6 +75,7 @@ class LogFollower:
         self._ready: list[LogRecord] = []  # parsed records not yet handed out (backpressure)
         self._lines: list[bytes] = []  # complete lines read, not yet parsed
         self.state = FOLLOWING
+        self._budget_hit = False
 
     def close(self) -> None:
         self._cur.close()
@@ -81,14 +85,20 @@ class LogFollower:
 
     # -- reading ---------------------------------------------------------------------------------------
 
-    def _read_lines(self, f: _Open, limit: int) -> bool:
-        """Read complete lines from ``f`` into the line buffer (about ``limit`` of them); True if data came."""
+    def _read_lines(self, f: _Open, limit: int, max_bytes: int | None = None) -> bool:
+        """Read complete lines from ``f`` into the line buffer (about ``limit`` of them, and with ``max_bytes`` no
+        more than that many bytes); True if data came."""
         got = False
+        read = 0
         while len(self._lines) < limit:
+            if max_bytes is not None and read >= max_bytes:
+                self._budget_hit = True  # the rest stays in the file for the next poll
+                break
             data = os.pread(f.fd, _READ_CHUNK, f.offset)
             if not data:
                 break
             got = True
+            read += len(data)
             f.offset += len(data)
             data = f.carry + data
             cut = data.rfind(b"\n")
@@ -133,16 +143,17 @@ class LogFollower:
                                     "reading it again from the start")
                 self._drain_carry(cur)
                 cur.offset = 0
+        self._budget_hit = False
         while len(self._ready) < max_records:
-            self._read_lines(cur, max_records)
+            self._read_lines(cur, max_records, _MAX_POLL_BYTES)
             self._parse(max_records)
-            if self._lines or len(self._ready) >= max_records:
+            if self._lines or len(self._ready) >= max_records or self._budget_hit:
                 break
             if not self._check_path(cur, batch):
                 break
             cur = self._cur
         batch.records, self._ready = self._ready[:max_records], self._ready[max_records:]
-        batch.more = bool(self._ready or self._lines)
+        batch.more = bool(self._ready or self._lines or self._budget_hit)
         batch.state = self.state
         return batch
 

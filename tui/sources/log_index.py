@@ -118,10 +118,13 @@ class FileIndex:
             hi_block = self._scan_block
             lo_block = max(hi_block - max(max_bytes // BLOCK_SIZE, 1), 0)
             lo, hi = lo_block * BLOCK_SIZE, min(hi_block * BLOCK_SIZE, self._end)
-        data = os.pread(self.fd, hi - lo, lo)
-        if len(data) < hi - lo:  # the file shrank under us; count what is there
-            data = data + b"\0" * (hi - lo - len(data))
-        counts = [data.count(b"\n", off, off + BLOCK_SIZE) for off in range(0, hi - lo, BLOCK_SIZE)]
+        counts: list[int] = []
+        for at in range(lo, hi, _SCAN_CHUNK):  # a chunk at a time: a 64 MiB step never holds 64 MiB
+            want = min(_SCAN_CHUNK, hi - at)
+            data = os.pread(self.fd, want, at)
+            if len(data) < want:  # the file shrank under us; count what is there
+                data = data + b"\0" * (want - len(data))
+            counts.extend(data.count(b"\n", off, off + BLOCK_SIZE) for off in range(0, want, BLOCK_SIZE))
         with self._lock:
             before = self._line_count_locked()
             self._counts[lo_block:hi_block] = array("I", counts)

@@ -17,7 +17,7 @@ import os
 import threading
 from collections import deque
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from n9s.sources.log_follow import GONE, LogFollower
 from n9s.sources.log_format import LogRecord, parse_line
@@ -91,8 +91,18 @@ class IndexedLines:
         self._index.close()
 
 
+# A merged record is held in memory, so its content is cut to this many bytes (the view draws at most 16,384
+# characters of a line): a container writing megabytes without a newline costs this much per record, not the file.
+MAX_KEPT_BYTES = 64 * 1024
+
+
+def _cut(rec: LogRecord) -> LogRecord:
+    return rec if len(rec.content) <= MAX_KEPT_BYTES else replace(rec, content=rec.content[:MAX_KEPT_BYTES])
+
+
 class MergedLines:
-    """Several containers' logs merged by time, the last ``keep`` records held in memory."""
+    """Several containers' logs merged by time, the last ``keep`` records held in memory (each cut to
+    ``MAX_KEPT_BYTES``)."""
 
     def __init__(self, paths: dict[str, str], *, keep: int = 20_000) -> None:
         self.paths = dict(paths)
@@ -107,7 +117,7 @@ class MergedLines:
             for name, path in self.paths.items():
                 index = HistoryIndex(path)
                 try:
-                    tails[name] = tail_of_index(index, keep)
+                    tails[name] = tail_of_index(index, keep, max_record_bytes=MAX_KEPT_BYTES)
                     # Follow from the end of the last complete line the tail included.
                     offset = index.live_complete_end()
                 finally:
@@ -152,7 +162,7 @@ class MergedLines:
         batches: dict[str, list[LogRecord]] = {}
         for name, follower in self._followers.items():
             batch = follower.poll(self.keep)
-            batches[name] = batch.records
+            batches[name] = [_cut(rec) for rec in batch.records]
             changes.events += [f"{name}: {e}" for e in batch.events]
             changes.gone = changes.gone or batch.state == GONE
         new = list(merge_records(batches))

@@ -17,6 +17,7 @@ import gzip
 import heapq
 import os
 from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import replace
 from itertools import count
 
 from n9s.sources.errors import NotFound, PermissionDenied, SourceError
@@ -103,8 +104,32 @@ def tail_records(path: str, n: int, *, with_history: bool = True) -> list[LogRec
         index.close()
 
 
-def tail_of_index(index: HistoryIndex, n: int) -> list[LogRecord]:
-    """The last ``n`` joined records among the lines of ``index`` (scanning back as far as needed)."""
+_READ_LINES = 64  # physical lines read at a time when joining a range (each read is capped at 1 MiB)
+
+
+def _cut(rec: LogRecord, max_bytes: int | None) -> LogRecord:
+    if max_bytes is None or len(rec.content) <= max_bytes:
+        return rec
+    return replace(rec, content=rec.content[:max_bytes])
+
+
+def _joined_range(index: HistoryIndex, start: int, end: int, max_record_bytes: int | None) -> list[LogRecord]:
+    """Records of lines ``start``..``end``-1, read a few lines at a time so only the records (each cut to
+    ``max_record_bytes``) and one record being joined are held, not every line of the range."""
+    joiner = PartialJoiner()
+    records: list[LogRecord] = []
+    for at in range(start, end, _READ_LINES):
+        for raw in index.read_lines(at, min(_READ_LINES, end - at)):
+            records.extend(_cut(r, max_record_bytes) for r in joiner.feed(parse_line(raw)))
+    records.extend(_cut(r, max_record_bytes) for r in joiner.flush())
+    return records
+
+
+def tail_of_index(index: HistoryIndex, n: int, *, max_record_bytes: int | None = None) -> list[LogRecord]:
+    """The last ``n`` joined records among the lines of ``index`` (scanning back as far as needed).
+
+    ``max_record_bytes`` cuts each record's content to that size as it is joined, so a writer that never ends a
+    line (megabytes of P pieces) costs that much memory per record, not the size of the file."""
     if n <= 0:
         return []
     want = n
@@ -114,16 +139,10 @@ def tail_of_index(index: HistoryIndex, n: int) -> list[LogRecord]:
             index.scan_back()
             lo, hi = index.id_range()
         start = max(lo, hi - want)
-        lines = [parse_line(raw) for raw in index.read_lines(start, hi - start)]
         # Step back over P pieces before the range so the first record is whole.
-        while start > lo:
-            before = parse_line(index.read_line(start - 1))
-            if not before.partial:
-                break
-            lines.insert(0, before)
+        while start > lo and parse_line(index.read_line(start - 1)).partial:
             start -= 1
-        joiner = PartialJoiner()
-        records = [r for line in lines for r in joiner.feed(line)] + joiner.flush()
+        records = _joined_range(index, start, hi, max_record_bytes)
         if len(records) >= n or start <= lo and index.complete:
             return records[-n:]
         want *= 2
