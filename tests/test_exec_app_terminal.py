@@ -62,6 +62,19 @@ class Screen:
                 except OSError:
                     pass
 
+    def exit_code(self, timeout: float = EXPECT_TIMEOUT_S) -> int:
+        # Keep reading while n9s ends: a terminal nobody reads fills up and blocks its writes.
+        deadline = time.monotonic() + timeout
+        while self.child.poll() is None:
+            if time.monotonic() > deadline:
+                raise AssertionError(f"n9s did not exit; the screen ends with {CSI.sub(b'', self.seen)[-600:]!r}")
+            if select.select([self.master], [], [], 0.2)[0]:
+                try:
+                    self.seen += os.read(self.master, 65536)
+                except OSError:
+                    pass
+        return self.child.returncode
+
     def close(self) -> None:
         if self.child.poll() is None:
             self.child.kill()
@@ -88,7 +101,7 @@ def test_s_hands_the_terminal_to_a_shell_and_comes_back_with_the_exit_code(demo_
         screen.type(b"exit 3\r")
         screen.expect(rb"sh in default/web/logger ended with exit code 3")  # the TUI is back
         screen.type(b"q")
-        assert screen.child.wait(timeout=EXPECT_TIMEOUT_S) == 0
+        assert screen.exit_code() == 0
     finally:
         screen.close()
     shell = [e for e in AuditLog(tmp_path / "audit.jsonl").entries() if e["action"] == "shell"]

@@ -9,6 +9,7 @@ from n9s.actions import Actions
 from n9s.app import AppConfig, N9sApp
 from n9s.audit import AuditLog
 from n9s.cli import make_collector
+from n9s.exec_flow import starting
 from n9s.screens.attach_choice import AttachChoice
 from n9s.screens.exec_panel import CommandLineError, ExecPanel, output_lines, split_command
 from n9s.widgets.resource_table import ResourceTable
@@ -209,6 +210,10 @@ async def test_read_only_mode_refuses_shell_exec_and_attach_with_a_notification(
         assert await wait_for(pilot, lambda: isinstance(h.app.screen, AttachChoice))
         await pilot.press("r")
         assert await wait_for(pilot, lambda: ("attach refused: n9s runs read-only", "error") in h.notes), h.notes
+        assert await wait_for(pilot, lambda: not starting(h.app))
+        h.app.open_shell("pod", demo_node.pods["default/web"].sandbox_id)
+        assert await wait_for(pilot, lambda: len(h.notes) == 4), h.notes
+    assert h.notes[-1] == ("shell refused: n9s runs read-only", "error")
     assert h.audit.entries() == []
 
 
@@ -227,3 +232,32 @@ async def test_a_stopped_container_is_refused_before_any_call(demo_node, tmp_pat
         await pilot.pause()
     assert [m for m, _ in h.notes] == ["container failing is EXITED: exec and attach need a running container"] * 2
     assert h.audit.entries() == []
+
+
+@NODE
+async def test_closing_the_panel_while_a_command_runs_is_quiet(demo_node, tmp_path):
+    h = Harness(demo_node, tmp_path)
+    async with h.app.run_test(size=(160, 45)) as pilot:
+        await select_row(h.app, pilot, demo_node.pods["default/web"].container("logger"))
+        await pilot.press("x")
+        assert await wait_for(pilot, lambda: isinstance(h.app.screen, ExecPanel))
+        panel = h.app.screen
+        await pilot.press(*"sleep 1", "enter", "escape")
+        assert await wait_for(pilot, lambda: not isinstance(h.app.screen, ExecPanel))
+        assert await wait_for(pilot, lambda: not panel.busy)  # the command finished after the panel closed
+        await pilot.pause(0.2)
+    assert h.notes == []
+    assert [e["params"]["argv"] for e in h.audit.entries()] == [["sleep", "1"]]
+
+
+@NODE
+async def test_a_second_s_while_a_shell_is_being_set_up_is_refused(demo_node, tmp_path):
+    h = Harness(demo_node, tmp_path)
+    logger = demo_node.pods["default/web"].container("logger")
+    async with h.app.run_test(size=(160, 45)) as pilot:
+        await select_row(h.app, pilot, logger)
+        h.app.open_shell("container", logger)
+        h.app.open_shell("container", logger)
+        assert ("a session is starting already", "warning") in h.notes
+        assert await wait_for(pilot, lambda: not starting(h.app))
+    assert len([e for e in h.audit.entries() if e["action"] == "shell"]) == 1

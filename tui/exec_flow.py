@@ -86,6 +86,11 @@ def _actions(app: Any) -> Any:
     return actions
 
 
+def starting(app: Any) -> bool:
+    """A shell or attach is being set up already (a second `s` would queue a second session after it)."""
+    return any(w.group == "exec" and not w.is_finished for w in getattr(app, "workers", ()))
+
+
 def _prepare(app: Any, kind: str, key: str) -> tuple[Any, Target] | None:
     actions = _actions(app)
     if actions is None:
@@ -123,6 +128,9 @@ def container_io(cri: Any, container_id: str) -> ContainerIO:
 
 # ---- s ----
 def open_shell(app: Any, kind: str, key: str) -> None:
+    if starting(app):
+        tell(app, "a session is starting already", "warning")
+        return
     prepared = _prepare(app, kind, key)
     if prepared is None:
         return
@@ -166,6 +174,9 @@ def _shell_ended(label: str, shell: list[str], end: SessionEnd) -> tuple[str, st
 
 # ---- a ----
 def open_attach(app: Any, key: str) -> None:
+    if starting(app):
+        tell(app, "a session is starting already", "warning")
+        return
     prepared = _prepare(app, "container", key)
     if prepared is None:
         return

@@ -125,28 +125,33 @@ class ExecPanel(ModalScreen[None]):
         self.busy = True
         self.last_argv = argv
         self._show(Text(f"running {sanitize_label(shlex.join(argv), max_len=400)} …", style="dim"))
-        self.run_worker(lambda: self._execute(argv), thread=True, exit_on_error=False, name="exec", group="exec")
+        app = self.app  # the panel may be closed (and so detached from the app) before the command ends
+        self.run_worker(lambda: self._execute(app, argv), thread=True, exit_on_error=False, name="exec",
+                        group="exec-once")
 
-    def _execute(self, argv: list[str]) -> None:
+    def _execute(self, app: Any, argv: list[str]) -> None:
         try:
             outcome, result = self.run(argv)
         except ReadOnlyRefused as err:
-            self.app.call_from_thread(self._refused, str(err))
+            app.call_from_thread(self._refused, app, str(err))
             return
         except SourceError as err:
-            self.app.call_from_thread(self._finished, argv, None, str(err))
+            app.call_from_thread(self._finished, app, argv, None, str(err))
             return
         message = "" if outcome.ok else outcome.message
-        self.app.call_from_thread(self._finished, argv, result, message)
+        app.call_from_thread(self._finished, app, argv, result, message)
 
-    def _refused(self, message: str) -> None:
+    def _refused(self, app: Any, message: str) -> None:
         self.busy = False
-        self._show(Text(message, style="bold red"))
-        self.app.notify(message, severity="error", timeout=6, markup=False)
+        app.notify(message, severity="error", timeout=6, markup=False)
+        if self in app.screen_stack:
+            self._show(Text(message, style="bold red"))
 
-    def _finished(self, argv: list[str], result: Any, error: str) -> None:
+    def _finished(self, app: Any, argv: list[str], result: Any, error: str) -> None:
         self.busy = False
         self.last_result = result
+        if self not in app.screen_stack:
+            return  # closed while the command ran
         if result is None:
             text = Text()
             text.append("$ ", style="dim")

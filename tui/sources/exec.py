@@ -295,13 +295,11 @@ def pump_terminal(session: StreamSession, *, tty: bool, stdin: bool, stdin_fd: i
 
 def _pump(session: StreamSession, stdin_fd: int, stdout_fd: int, wake_r: int, resized: threading.Event,
           send_size: Callable[[], None] | None, *, forward: bool, detach_keys: bytes) -> SessionEnd:
-    watch_stdin = True
     while True:
-        readers = [session, wake_r] + ([stdin_fd] if watch_stdin else [])
-        try:
-            ready, _, _ = select.select(readers, [], [])
-        except InterruptedError:  # pragma: no cover - PEP 475 retries; kept for old kernels' odd cases
-            continue
+        if session.closed:  # a send failed: the connection is gone
+            status = session.status or StreamStatus(None, "the connection to the runtime broke")
+            return SessionEnd(status.exit_code, False, status.message)
+        ready, _, _ = select.select([session, wake_r, stdin_fd], [], [])  # a signal wakes it through wake_r
         if wake_r in ready:
             os.read(wake_r, 512)
         if send_size is not None and resized.is_set():
@@ -317,7 +315,7 @@ def _pump(session: StreamSession, stdin_fd: int, stdout_fd: int, wake_r: int, re
                 except OSError:
                     session.close()
                     return SessionEnd(None, True, "the terminal went away")
-        if watch_stdin and stdin_fd in ready:
+        if stdin_fd in ready:
             try:
                 data = os.read(stdin_fd, 4096)
             except OSError:
