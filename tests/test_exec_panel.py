@@ -187,7 +187,7 @@ async def test_a_on_a_non_tty_container_attaches_read_only_with_stdout_and_stder
         await pilot.press("r")
         assert await wait_for(pilot, lambda: any("cannot be handed over" in m for m, _ in h.notes)), h.notes
     attaches = [e for e in h.audit.entries() if e["action"] == "attach"]
-    assert [e["params"] for e in attaches] == [{"stdin": False, "tty": False}]
+    assert [e["params"] for e in attaches] == [{"stdin": False, "tty": False, "mode": "read-only"}]
 
 
 @NODE

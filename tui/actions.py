@@ -123,11 +123,15 @@ class Actions:
         outcome = self._run("shell", target, {"argv": list(argv), "tty": tty}, call)
         return outcome, result.get("url")
 
-    def attach_url(self, target: Target, *, stdin: bool = False, tty: bool = False):
+    def attach_url(self, target: Target, *, stdin: bool = False, tty: bool = False, forward_keys: bool | None = None):
+        """``stdin`` is what the stream asks the runtime for; ``forward_keys`` whether the user's keys are sent
+        (a read-only attach to a container that keeps stdin open still asks for stdin, or the runtime drops it)."""
         result: dict[str, Any] = {}
 
         def call() -> None:
             result["url"] = self.cri.attach_url(target.id, tty=tty, stdin=stdin)
 
-        outcome = self._run("attach", target, {"stdin": stdin, "tty": tty}, call)
+        keys = stdin if forward_keys is None else forward_keys
+        outcome = self._run("attach", target, {"stdin": keys, "tty": tty, "mode": "input" if keys else "read-only"},
+                            call)
         return outcome, result.get("url")

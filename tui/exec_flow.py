@@ -213,7 +213,7 @@ def _start_attach(app: Any, actions: Any, target: Target, io: ContainerIO, forwa
     # missing channel and drops the attach), so stdin is asked for whenever it is open; read-only then means
     # n9s never sends a key. tty must match the container: a non-TTY attach carries stdout and stderr.
     try:
-        outcome, url = actions.attach_url(target, stdin=io.stdin_open, tty=io.tty)
+        outcome, url = actions.attach_url(target, stdin=io.stdin_open, tty=io.tty, forward_keys=forward)
     except SourceError as err:
         app.call_from_thread(_notify_error, app, err)
         return

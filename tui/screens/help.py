@@ -32,6 +32,7 @@ def help_rows(view: ViewSpec, bindings: list[Binding], readonly: bool) -> list[t
         rows.append(("Navigation", _key(b.key), b.tooltip or b.description))
     rows.append(("Navigation", "ctrl+p", "Command palette: jump to a pod or container by name"))
     rows.append(("Navigation", "q, ctrl+c", "Quit"))
+    rows.append(("Shell/attach", "ctrl+]", "Leave a shell or attach session (also when it hangs)"))
     rows.append(("Views", ":" + " :".join(VIEWS[0].names), "Pods"))
     for v in VIEWS[1:]:
         rows.append(("Views", ":" + " :".join(v.names), v.title))
