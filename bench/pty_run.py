@@ -143,6 +143,26 @@ class PtyN9s:
         return plain(b"".join(c.data for c in self.chunks))
 
 
-def n9s_args(address: str, pods_dir: str, *extra: str) -> list[str]:
-    log_file = os.path.join(os.environ.get("TMPDIR", "/tmp"), "n9s-bench.log")
+BENCH_LOG = os.path.join(os.environ.get("TMPDIR", "/tmp"), "n9s-bench.log")
+
+
+def n9s_args(address: str, pods_dir: str, *extra: str, log_file: str = BENCH_LOG) -> list[str]:
+    """No kubeconfig is needed: n9s shows the runtime's view and says the API is missing."""
     return ["--address", address, "--pods-dir", pods_dir, "--log-file", log_file, *extra]
+
+
+REFRESH_LINE = re.compile(r"^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d),(\d{3}) DEBUG n9s: refresh took ([\d.]+)s", re.M)
+
+
+def refreshes_logged(log_file: str, start: float, end: float) -> list[float]:
+    """Wall seconds of each refresh n9s logged (with --debug) between two time.time() instants."""
+    try:
+        text = Path(log_file).read_text(errors="replace")
+    except OSError:
+        return []
+    out = []
+    for m in REFRESH_LINE.finditer(text):
+        at = time.mktime(time.strptime(m.group(1), "%Y-%m-%d %H:%M:%S")) + int(m.group(2)) / 1000
+        if start <= at <= end:
+            out.append(float(m.group(3)))
+    return out
