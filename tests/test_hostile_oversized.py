@@ -58,11 +58,16 @@ _APP_SEQUENCES = re.compile(r"\x1b\[[0-9;:]*m|\x1b\[\d+;\d+H")
 _CONTROL = re.compile(r"[\x00-\x09\x0b-\x1f\x7f-\x9f]")
 
 
+def screen_text(app) -> str:
+    """What the current screen would write to the terminal, without the app's own colours and cursor moves."""
+    raw = app.screen._compositor.render_full_update().render_segments(app.console)  # noqa: SLF001
+    return _APP_SEQUENCES.sub("", raw)
+
+
 def terminal_problems(app) -> list[str]:
     """Anything but colours, cursor placement and line ends in what the current screen would write to the
     terminal, and any payload of a removed control string."""
-    raw = app.screen._compositor.render_full_update().render_segments(app.console)  # noqa: SLF001
-    rest = _APP_SEQUENCES.sub("", raw)
+    rest = screen_text(app)
     problems = [repr(rest[max(m.start() - 30, 0):m.start() + 30]) for m in _CONTROL.finditer(rest)][:5]
     if "owned" in rest and "\\e]0;owned" not in rest:  # YAML shows an escaped ESC as the text \e: harmless
         problems.append("payload of a removed control string is shown")

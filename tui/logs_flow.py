@@ -5,6 +5,7 @@ import os
 from typing import Any
 
 from .model.joins import current_attempts
+from .sanitize import sanitize_label
 from .sources.errors import SourceError
 
 
@@ -95,7 +96,8 @@ def _api_fallback(app: Any, kind: str, key: str, previous: bool, why: str) -> bo
     title = f"{api_pod.namespace}/{api_pod.name}" + (f"/{containers[0]}" if len(containers) == 1 else "")
     screen = ApiLogsScreen(logs, f"{title} (from the API: {why})")
     app.push_screen(screen)
-    app.notify(f"log file not readable here ({why}); showing the API's log", severity="information")
+    app.notify(f"log file not readable here ({sanitize_label(why, 200)}); showing the API's log",
+               severity="information", markup=False)
     return True
 
 
@@ -111,7 +113,7 @@ def open_logs(app: Any, kind: str, key: str, *, previous: bool = False) -> None:
         title, target = log_targets(app, kind, key)
     except LookupError as err:
         if not _api_fallback(app, kind, key, previous, str(err)):
-            app.notify(str(err), severity="warning")
+            app.notify(sanitize_label(str(err), 300), severity="warning", markup=False)  # it names the pod
         return
     why = "" if previous else _unreadable(target)
     if why and _api_fallback(app, kind, key, previous, why):

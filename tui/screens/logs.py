@@ -107,7 +107,7 @@ class LogsScreen(Screen):
         if self.source is not None:
             yield LogView(self.source, id="log-view")
         else:
-            yield Static(f"Cannot show logs: {self.error}", id="log-error", markup=False)
+            yield Static(f"Cannot show logs: {sanitize_label(self.error or '', 400)}", id="log-error", markup=False)
         yield Input(placeholder="search", id="log-prompt")
         yield Footer()
 
