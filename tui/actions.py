@@ -42,6 +42,12 @@ def signal_number(name: str) -> int:
     return int(getattr(signals, name))
 
 
+def _check_argv(argv: object) -> None:
+    # A string would be taken apart into single characters, or tempt a caller to add a shell: refuse it.
+    if isinstance(argv, (str, bytes, bytearray)):
+        raise TypeError("exec takes an argv list, never a shell string")
+
+
 class Actions:
     def __init__(self, cri: Any, containerd: Any = None, *, readonly: bool = False, audit: AuditLog | None = None,
                  kube: Any = None) -> None:
@@ -102,8 +108,7 @@ class Actions:
 
     # ---- exec: a way into the container, so read-only mode refuses it too ----
     def exec_sync(self, target: Target, argv: list[str], timeout_s: int = 10):
-        if isinstance(argv, str):
-            raise TypeError("exec takes an argv list, never a shell string")
+        _check_argv(argv)
         result: dict[str, Any] = {}
 
         def call() -> None:
@@ -113,8 +118,7 @@ class Actions:
         return outcome, result.get("r")
 
     def exec_url(self, target: Target, argv: list[str], *, tty: bool = True, stdin: bool = True):
-        if isinstance(argv, str):
-            raise TypeError("exec takes an argv list, never a shell string")
+        _check_argv(argv)
         result: dict[str, Any] = {}
 
         def call() -> None:
