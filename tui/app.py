@@ -63,6 +63,7 @@ class N9sApp(App):
         self._needs: set[str] = set()
         self._stop = threading.Event()
         self.first_paint_at: float | None = None
+        self._first_paint_pending = False
         self._report_screen_worker_errors()
 
     # ---- lifecycle ----
@@ -143,10 +144,16 @@ class N9sApp(App):
         screen = self.screen
         if hasattr(screen, "show_picture"):
             screen.show_picture(message.picture)
-        if self.first_paint_at is None:
-            self.first_paint_at = time.perf_counter()
-            if self.config.exit_after_first_paint:
-                self.call_after_refresh(self.exit)
+        if self.first_paint_at is None and not message.picture.stale and self._first_paint_pending is False:
+            self._first_paint_pending = True
+            self.call_after_refresh(self._first_painted)
+
+    def _first_painted(self) -> None:
+        """The screen with the first picture's rows has been composed; stamp it (the benchmark's figure)."""
+        self.first_paint_at = time.perf_counter()
+        if self.config.exit_after_first_paint:
+            # Leave the writer thread time to put the frame on the terminal before the app tears it down.
+            self.set_timer(0.2, self.exit)
 
     def _refresh_finished(self) -> None:
         self._refreshing = False
