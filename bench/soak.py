@@ -220,7 +220,8 @@ def verdict(samples: list[Sample], seconds: float) -> dict:
         "warmup_s": warmup, "window_s": window,
         "rss_after_warmup_mib": round(rss_base, 1), "rss_end_mib": round(rss_end, 1),
         "rss_growth_percent": round(100 * growth, 2),
-        "rss_min_mib": round(min(s.rss_mib for s in samples), 1), "rss_max_mib": round(max(s.rss_mib for s in samples), 1),
+        "rss_min_mib": round(min(s.rss_mib for s in samples), 1),
+        "rss_max_mib": round(max(s.rss_mib for s in samples), 1),
         "fds_after_warmup": max(s.fds for s in first), "fds_end": max(s.fds for s in last),
         "threads_after_warmup": max(s.threads for s in first), "threads_end": max(s.threads for s in last),
         "cpu_median_percent": round(statistics.median(s.cpu_percent for s in after), 1),
@@ -257,7 +258,7 @@ def soak(minutes: float, report_path: Path | None) -> Report:
         deadline = started + minutes * 60
         time.sleep(3)
         term.keys(b"C")  # pods view sorted by CPU, biggest first
-        phase, phase_since = "pods", time.monotonic()
+        phase = "pods"
         next_sample = started + SAMPLE_S
         last_cpu = proc.cpu_times()
         last_cpu_at = time.monotonic()

@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import base64
 import logging
-import os
 import secrets
 import subprocess
 from contextlib import contextmanager
@@ -134,8 +133,8 @@ def test_no_secret_reaches_the_logs_the_audit_or_the_screen(demo_node, tmp_path,
 
             from n9s.screens.confirm import DeleteDialog
 
-            await wait_for(pilot, lambda: any(r[:2] == ["default", "web"] and r[4].startswith("Running") for r in rows(app)),
-                           "the web pod, joined with the API")
+            await wait_for(pilot, lambda: any(r[:2] == ["default", "web"] and r[4].startswith("Running")
+                                              for r in rows(app)), "the web pod, joined with the API")
             screens["pods"] = app.export_screenshot()
             await cursor_to(app, pilot, ["default", "web"])
             await pilot.press("ctrl+d")

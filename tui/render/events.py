@@ -26,7 +26,8 @@ def render_events(picture: NodePicture, now: float) -> list[Row]:
         obj = f"{e.object_kind.lower()}/{e.object_namespace + '/' if e.object_namespace else ''}{e.object_name}"
         rows.append(Row(
             key=f"{e.namespace}/{e.name}/{i}",
-            cells=(fmt.age(last, now), sanitize_label(e.type, 20), sanitize_label(e.reason, 40), sanitize_label(obj, 60), str(e.count),
+            cells=(fmt.age(last, now), sanitize_label(e.type, 20), sanitize_label(e.reason, 40),
+                   sanitize_label(obj, 60), str(e.count),
                    sanitize_label(e.message, 300)),
             sort_values=(-last if last else None, e.type, e.reason, obj, e.count, e.message),
             health="failed" if e.type == "Warning" else "ok",
