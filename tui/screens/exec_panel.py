@@ -138,6 +138,10 @@ class ExecPanel(ModalScreen[None]):
         except SourceError as err:
             app.call_from_thread(self._finished, app, argv, None, str(err))
             return
+        except BaseException:
+            # Anything else is reported by the app's worker error path; the panel must not stay busy.
+            app.call_from_thread(self._finished, app, argv, None, "the command failed (see the notification)")
+            raise
         message = "" if outcome.ok else outcome.message
         app.call_from_thread(self._finished, app, argv, result, message)
 
