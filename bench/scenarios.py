@@ -229,7 +229,7 @@ def dump(node: ScaleNode, opts: Options, ctx: dict) -> dict[str, Measure]:
 
 # ---- memory: RSS over minutes with the logs view open on a busy container ----
 
-NAV = r"|(?P<one>containers \[1\])|(?P<following>following ·)"
+NAV = r"|(?P<one>containers \[1\])|(?P<following>following ·)|containers \[(?P<rows>\d\d+)\]"
 
 
 def _seen(run: PtyN9s, group: str, since: int = 0) -> bool:
@@ -248,6 +248,7 @@ def _wait_seen(run: PtyN9s, group: str, timeout: float, since: int = 0) -> bool:
 def _open_logs(run: PtyN9s, name: str, timeout: float = 30) -> bool:
     """On the containers view: filter down to the one container `name`, press l; True once the logs screen says
     it follows. The watch pattern of `run` must include NAV."""
+    _wait_seen(run, "rows", 120)  # the first picture is in (typing before the table is there can be lost)
     mark = len(run.matches)
     run.type("/" + name, gap=0.08)
     _wait_seen(run, "one", timeout, mark)
