@@ -31,6 +31,17 @@ def _ours(roots: set[str]) -> list[str]:
     return found
 
 
+def _owner_pid(root: str) -> int | None:
+    """The pid that started the demo node in ``root`` (other test runs may start nodes of their own meanwhile)."""
+    import json
+
+    try:
+        with open(os.path.join(root, "owner.json")) as f:
+            return int(json.load(f)["pid"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
 def test_demo_paints_pods_then_tears_down(demo_node, tmp_path):
     # demo_node only makes the suite's prerequisites check apply; this test starts a node of its own.
     before = _demo_roots()
@@ -43,7 +54,7 @@ def test_demo_paints_pods_then_tears_down(demo_node, tmp_path):
     created: set[str] = set()
     deadline = time.monotonic() + 90
     while time.monotonic() < deadline:
-        created |= _demo_roots() - before
+        created |= {root for root in _demo_roots() - before if _owner_pid(root) == pid}
         ready, _, _ = select.select([fd], [], [], 0.2)
         if ready:
             try:
