@@ -10,8 +10,9 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import Screen
-from textual.widgets import Footer, Input, Static
+from textual.widgets import Input, Static
 
+from n9s.widgets.footer import Footer
 from n9s.widgets.node_header import NodeHeader
 from n9s.widgets.resource_table import ResourceTable
 

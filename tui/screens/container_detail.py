@@ -11,8 +11,9 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 
+from n9s.widgets.footer import Footer
 from n9s.widgets.node_header import NodeHeader
 
 from ..model.detail import ContainerDetail, container_detail

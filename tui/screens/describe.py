@@ -5,7 +5,9 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
-from textual.widgets import Footer, Input, Static, TextArea
+from textual.widgets import Input, Static, TextArea
+
+from n9s.widgets.footer import Footer
 
 from ..sanitize import sanitize_text
 

@@ -14,8 +14,9 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
-from textual.widgets import Footer, Input, Static
+from textual.widgets import Input, Static
 
+from n9s.widgets.footer import Footer
 from n9s.widgets.log_view import LogView
 
 from ..sanitize import sanitize_label
