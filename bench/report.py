@@ -15,6 +15,7 @@ LABELS: dict[str, tuple[str, str]] = {
     "refresh.core_pct": ("idle on pods view: n9s CPU, % of one core", "%"),
     "refresh.wall_ms": ("idle on pods view: one refresh's wall time (baseline: floor)", "ms"),
     "refresh.terminal_kib_s": ("idle on pods view: bytes written to the terminal", "KiB/s"),
+    "refresh.rss_mib": ("idle on pods view: RSS (baseline: python + grpc + stubs)", "MiB"),
     "runtime.containerd_core_pct": ("containerd CPU with n9s (baseline: without)", "%"),
     "runtime.containerd_extra_pct": ("containerd extra CPU caused by n9s", "% core"),
     "runtime.shims_core_pct": ("all shims' CPU with n9s (baseline: without)", "%"),
@@ -180,15 +181,16 @@ def _fmt(v: float | None) -> str:
     return f"{v:.3g}" if abs(v) >= 0.001 else f"{v:.2g}"
 
 
-def rows(results: Results) -> list[list[str]]:
+def rows(results: Results, first_note_only: bool = False) -> list[list[str]]:
     out = []
     for f in results.ordered():
         label, unit = LABELS.get(f.key, (f.key, ""))
         text, ok = f.judge()
         spread = f"{_fmt(min(f.n9s))}–{_fmt(max(f.n9s))}" if len(f.n9s) > 1 else ""
         verdict = {True: "ok", False: "MISS", None: ""}[ok]
+        notes = "; ".join(f.notes[:1] if first_note_only else f.notes)
         out.append([label, unit, str(f.pods) if f.pods else "", _fmt(f.median), spread, _fmt(f.baseline_median),
-                    _fmt(f.ratio) if f.ratio is not None else "", text, verdict, "; ".join(f.notes)])
+                    _fmt(f.ratio) if f.ratio is not None else "", text, verdict, notes])
     return out
 
 
@@ -208,10 +210,42 @@ def text_table(results: Results) -> str:
     return "\n".join(lines)
 
 
-def markdown_table(results: Results) -> str:
+def markdown_table(results: Results, first_note_only: bool = False) -> str:
     lines = ["| " + " | ".join(HEADER) + " |", "|" + "---|" * len(HEADER)]
-    for r in rows(results):
+    for r in rows(results, first_note_only):
         lines.append("| " + " | ".join(c.replace("|", "\\|") for c in r) + " |")
     for t in results.todo:
         lines.append(f"| TODO: {t} |" + " |" * (len(HEADER) - 1))
+    return "\n".join(lines)
+
+
+def by_scale_table(results: Results) -> str:
+    """One row per figure, one column per node size: `median (min–max) · base B · ×R`, and the verdicts."""
+    sizes = sorted({f.pods for f in results.figures.values()})
+    keys = sorted({f.key for f in results.figures.values()}, key=lambda k: list(LABELS).index(k) if k in LABELS else 999)
+    head = ["figure", "unit"] + [f"{p} pods" if p else "node-independent" for p in sizes] + ["target", "met"]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for key in keys:
+        label, unit = LABELS.get(key, (key, ""))
+        cells, target_text, verdicts = [], "", []
+        for pods in sizes:
+            f = results.figures.get((pods, key))
+            if f is None or f.median is None:
+                cells.append("")
+                continue
+            cell = _fmt(f.median)
+            if len(f.n9s) > 1:
+                cell += f" ({_fmt(min(f.n9s))}–{_fmt(max(f.n9s))})"
+            if f.baseline_median is not None:
+                cell += f" · base {_fmt(f.baseline_median)}"
+            if f.ratio is not None:
+                cell += f" · ×{_fmt(f.ratio)}"
+            cells.append(cell)
+            text, ok = f.judge()
+            if text and (ok is not None or not target_text):
+                target_text = text if ok is not None else text
+            if ok is not None:
+                verdicts.append(f"{pods}: {'ok' if ok else 'MISS'}" if pods else ("ok" if ok else "MISS"))
+        lines.append("| " + " | ".join([label.replace("|", "\\|"), unit, *cells, target_text, ", ".join(verdicts)])
+                     + " |")
     return "\n".join(lines)

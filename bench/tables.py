@@ -6,7 +6,7 @@ import argparse
 import json
 import sys
 
-from bench.report import Figure, Results, markdown_table, text_table
+from bench.report import Figure, Results, by_scale_table, markdown_table, text_table
 
 
 def load(paths: list[str]) -> tuple[Results, list[dict]]:
@@ -32,13 +32,18 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m bench.tables")
     p.add_argument("files", nargs="+")
     p.add_argument("--markdown", action="store_true")
+    p.add_argument("--first-note", action="store_true", help="keep only the first note of each figure")
+    p.add_argument("--by-scale", action="store_true", help="Markdown, one column per node size")
     args = p.parse_args(argv)
     results, meta = load(args.files)
     for m in meta:
         info = m["machine"]
         print(f"<!-- {m['file']}: n9s {info['commit']}{' +local' if info.get('dirty') else ''}, {info['date']}, "
               f"load {info['load_start'][0]:.1f} -> {info['load_end'][0]:.1f} -->")
-    print(markdown_table(results) if args.markdown else text_table(results))
+    if args.by_scale:
+        print(by_scale_table(results))
+    else:
+        print(markdown_table(results, args.first_note) if args.markdown else text_table(results))
     return 0
 
 
