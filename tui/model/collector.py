@@ -161,6 +161,8 @@ class Collector:
         tasks = self._tasks()
         task_by_id = {t.container_id: t for t in tasks}
         rows = [self._container_row(c, task_by_id.get(c.id)) for c in containers]
+        # The runtime lists in no stable order (a Go map): without a sort, rows would move on every refresh.
+        rows.sort(key=lambda r: (r.namespace, r.pod_name, r.name, r.attempt, r.id))
         self._forget_gone({c.id for c in containers})
         pods = self._pod_cgroups(build_pods(sandboxes, rows))
         pods, api = self._join_api(pods)
@@ -168,7 +170,8 @@ class Collector:
         node = self._node(now)
         sandbox_names = {s.id: s for s in sandboxes}
         names = {r.id: r for r in rows}
-        task_rows = tuple(_task_row(t, names.get(t.container_id), sandbox_names.get(t.container_id)) for t in tasks)
+        task_rows = tuple(sorted((_task_row(t, names.get(t.container_id), sandbox_names.get(t.container_id))
+                                  for t in tasks), key=lambda t: (t.pod, t.kind, t.name, t.container_id)))
 
         snaps = self._snapshots(rows, node.snapshotter) if snapshots else None
         imgs = self._images(rows) if images else None
