@@ -1,23 +1,37 @@
-"""Textual's Footer without its slow leak.
+"""Textual's Footer, without two ways Textual (8.2) keeps removed widgets' memory alive for as long as n9s runs.
 
-Each key of Textual's (8.2) Footer binds itself to the footer's ``compact`` reactive; the footer keeps that watcher
-list, and Textual drops the entries of removed widgets only when ``compact`` changes, which it never does here. A
-footer recomposes whenever the keys change (a view switch, a filter, a screen opened and closed), so a long-lived
-screen's footer kept every key it ever showed: about 40 more widgets per log view opened and closed, memory that
-grew for as long as n9s ran (found by bench/soak.py), and a list each new key scanned in full.
+Both were found by bench/soak.py (memory that grew about 1 MiB a minute while views were switched and log views
+opened and closed), and a footer recomposes exactly when widgets have just gone (a view switch, a filter, a
+screen closed), so it is where they are undone:
+
+- Each key of the footer binds itself to the footer's ``compact`` reactive. The footer keeps that watcher list and
+  Textual drops the entries of removed keys only when ``compact`` changes, which it never does: a long-lived
+  screen's footer kept every key it ever showed (about 40 more per log view opened and closed), and each new key
+  scanned the whole list.
+- ``StylesCache.get_inner_outer`` is an ``lru_cache`` (1,024 entries) on a method, so it holds the styles cache of
+  removed widgets, and with it their last rendered lines, until 1,024 newer entries push them out. Clearing it costs
+  one colour computation per widget on its next draw.
 """
 from __future__ import annotations
 
+from textual._styles_cache import StylesCache
 from textual.app import ComposeResult
 from textual.widgets import Footer as TextualFooter
 
 __all__ = ["Footer"]
 
 
+def _forget_removed_widgets_styles() -> None:
+    cached = getattr(StylesCache, "get_inner_outer", None)
+    if hasattr(cached, "cache_clear"):
+        cached.cache_clear()
+
+
 class Footer(TextualFooter):
     def compose(self) -> ComposeResult:
         # The old keys are removed before the footer composes again: forget their watchers.
         watchers = getattr(self, "__watchers", None) or {}
-        for name, entries in watchers.items():
+        for entries in watchers.values():
             entries[:] = [(node, callback) for node, callback in entries if not (node._closing or node._closed)]
+        _forget_removed_widgets_styles()
         yield from super().compose()
