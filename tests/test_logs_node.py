@@ -120,7 +120,13 @@ def test_previous_attempt_and_partial_lines_and_real_rotation(demo_node):
                 os.rename(path, f"{path}.2026112{round_}-000000")
                 cri.reopen_container_log(cid)
                 drain(0.8)
-        drain(0.5)
+        # Keep reading until the long line and some lines after it came through (a loaded machine writes slower).
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            drain(0.5)
+            after = [c for c in seen[-5:] if c.startswith(b"seq ")]
+            if any(c.startswith(b"xxxx") for c in seen) and after:
+                break
         follower.close()
         long_lines = [c for c in seen if c.startswith(b"xxxx")]
         assert long_lines == [b"x" * 40000], [len(c) for c in long_lines]  # P pieces joined with their F
