@@ -73,13 +73,10 @@ def _ratio(limit: float, text: str) -> Target:
 
 
 def _first_screen(pods: int, value: float | None, baseline: float | None) -> tuple[str, bool | None]:
-    if value is None:
-        return "", None
-    if pods >= 500:
-        return "<= 2.5 s at 500", value <= 2.5
-    if pods >= 110:
-        return "<= 1.0 s at 110", value <= 1.0
-    return "(<= 1.0 s at 110)", None
+    text = "<= 1.0 s at 110, <= 2.5 s at 500"
+    if value is None or pods < 110:
+        return text, None
+    return text, value <= (2.5 if pods >= 500 else 1.0)
 
 
 def _keys(pods: int, value: float | None, baseline: float | None) -> tuple[str, bool | None]:
