@@ -22,8 +22,11 @@ async def wait_for(pilot, predicate, timeout=15.0):
     deadline = loop.time() + timeout
     while loop.time() < deadline:
         await pilot.pause(0.1)
-        if predicate():
-            return True
+        try:
+            if predicate():
+                return True
+        except LookupError:  # a widget not mounted yet
+            pass
     return False
 
 

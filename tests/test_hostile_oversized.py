@@ -9,7 +9,6 @@ cursor placement, nothing from the container acts on the terminal.
 """
 from __future__ import annotations
 
-import asyncio
 import json
 import re
 import resource
@@ -19,6 +18,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from pilot_helpers import wait_for as pilot_wait_for
 
 from n9s.demo import ContainerSpec, PodSpec
 from n9s.demo.pods import container_config
@@ -74,16 +74,7 @@ def terminal_problems(app) -> list[str]:
 
 
 async def wait_until(pilot, predicate, timeout: float = 60.0) -> bool:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while loop.time() < deadline:
-        await pilot.pause(0.1)
-        try:
-            if predicate():
-                return True
-        except LookupError:  # a widget not mounted yet
-            pass
-    return False
+    return await pilot_wait_for(pilot, predicate, timeout)
 
 
 def _rows(app) -> list[list[str]]:

@@ -16,6 +16,7 @@ from n9s.render.views import CONTAINER_COLUMNS, POD_COLUMNS
 from n9s.sources.containerd import ContainerdClient
 from n9s.sources.cri import CriClient
 from n9s.widgets.resource_table import ResourceTable
+from pilot_helpers import wait_for
 from test_render_format import CONTAINER_HEADER, POD_HEADER, in_order
 
 pytestmark = pytest.mark.node
@@ -26,17 +27,6 @@ def make_app(node, refresh_s: float = 0.5, **config) -> N9sApp:
     return N9sApp(collector, AppConfig(refresh_s=refresh_s, **config), events=ContainerdClient(str(node.address)))
 
 
-async def wait_for(pilot, predicate, timeout: float = 15.0) -> bool:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while loop.time() < deadline:
-        await pilot.pause(0.1)
-        try:
-            if predicate():
-                return True
-        except LookupError:  # a widget not mounted yet
-            pass
-    return False
 
 
 def table(app) -> ResourceTable:

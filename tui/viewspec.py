@@ -116,6 +116,3 @@ def find_view(name: str) -> ViewSpec | None:
     name = name.strip().lower()
     return next((v for v in VIEWS if name in v.names), None)
 
-
-def keys_for(view: ViewSpec, readonly: bool) -> tuple[KeySpec, ...]:
-    return tuple(k for k in view.keys if not (readonly and k.dangerous))

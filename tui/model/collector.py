@@ -7,7 +7,6 @@ cgroup files of running containers; one RPC per container happens only the first
 """
 from __future__ import annotations
 
-import os
 import socket
 import threading
 import time
@@ -15,6 +14,7 @@ from collections import deque
 from dataclasses import dataclass, replace
 from typing import Any, Callable
 
+from ..sources.cgroups import cpu_cores as cgroup_cpu_cores
 from ..sources.errors import PermissionDenied, SourceError, Unreachable
 from .joins import build_pods, container_restarts, with_pod_cgroup
 from .kube_join import join_api
@@ -122,7 +122,7 @@ class Collector:
         self._static_node: dict[str, Any] = {}
         self._snapshot_usage: dict[str, tuple[int, int]] = {}
         self._content_labels: dict[str, dict[str, str]] = {}
-        self._cpu_cores = _cpu_cores_fn()
+        self._cpu_cores = cgroup_cpu_cores
         self._local: Any = None  # LocalView, made when the runtime cannot be used at all
 
     # ---- health bookkeeping ----
@@ -456,9 +456,6 @@ class Collector:
         self._set_health("images", OK)
         return join_images(images, rows)
 
-    def mark_stale(self, message: str) -> None:
-        self._set_health("runtime", STALE, message)
-
 
 def _task_row(task: Any, row: ContainerRow | None, sandbox: Any) -> TaskRow:
     if row is not None:
@@ -468,16 +465,3 @@ def _task_row(task: Any, row: ContainerRow | None, sandbox: Any) -> TaskRow:
     else:
         kind, name, pod = "", "", ""
     return TaskRow(task.container_id, task.pid, task.status, task.exit_status, task.exited_at_ns, kind, name, pod)
-
-
-def _cpu_cores_fn() -> Callable[[Any, Any], float | None]:
-    try:
-        from ..sources.cgroups import cpu_cores  # type: ignore[attr-defined]
-
-        return cpu_cores
-    except ImportError:  # pragma: no cover - the cgroup source always ships it
-        return lambda prev, cur: None
-
-
-def default_pods_dir() -> str:
-    return os.environ.get("N9S_PODS_DIR", "/var/log/pods")

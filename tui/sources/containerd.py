@@ -54,6 +54,15 @@ METRICS_TYPES = {
 }
 
 
+def _json_object(raw: bytes) -> dict[str, Any]:
+    """A JSON object from an Any payload; {} for nothing, garbage, or JSON that is not an object."""
+    try:
+        parsed = json.loads(raw) if raw else {}
+    except ValueError:
+        return {}
+    return parsed if isinstance(parsed, dict) else {}
+
+
 def _ts_ns(ts: Any) -> int:
     return ts.seconds * 1_000_000_000 + ts.nanos
 
@@ -84,20 +93,12 @@ class CtdContainer:
 
     @cached_property
     def spec(self) -> dict[str, Any]:
-        try:
-            parsed = json.loads(self.spec_json) if self.spec_json else {}
-        except ValueError:
-            return {}
-        return parsed if isinstance(parsed, dict) else {}
+        return _json_object(self.spec_json)
 
     @cached_property
     def cri_metadata(self) -> dict[str, Any]:
         """CRI's record of the container (Name, SandboxID, LogPath, Config, ...), from the containerd extension."""
-        try:
-            parsed = json.loads(self.cri_metadata_json) if self.cri_metadata_json else {}
-        except ValueError:
-            return {}
-        meta = parsed.get("Metadata") if isinstance(parsed, dict) else None
+        meta = _json_object(self.cri_metadata_json).get("Metadata")
         return meta if isinstance(meta, dict) else {}
 
     @property
