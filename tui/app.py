@@ -128,7 +128,8 @@ class N9sApp(App):
 
     def _refresh_work(self, needs: set[str]) -> None:
         started = time.perf_counter()
-        picture = self.collector.refresh(snapshots="snapshots" in needs, images="images" in needs)
+        picture = self.collector.refresh(snapshots="snapshots" in needs, images="images" in needs,
+                                         tasks="tasks" in needs)
         took = time.perf_counter() - started
         log.debug("refresh took %.3fs: %d pods, %d containers%s", took, len(picture.pods), len(picture.containers),
                   " (stale)" if picture.stale else "")
@@ -200,6 +201,13 @@ class N9sApp(App):
     def action_refresh_now(self) -> None:
         self.request_refresh()
 
+    def _set_events_live(self, live: bool) -> None:
+        """Without a live event stream the collector reads the task list on every refresh."""
+        if hasattr(self.collector, "events_live"):
+            self.collector.events_live = live
+            if not live and hasattr(self.collector, "note_task_event"):
+                self.collector.note_task_event()
+
     # ---- containerd events: an exit, an OOM or a new container shows up at once ----
     def _watch_events(self) -> None:
         from .sources.errors import SourceError
@@ -208,10 +216,14 @@ class N9sApp(App):
         last_error = ""
         while not self._stop.is_set():
             try:
+                self._set_events_live(True)
                 for event in self.events.subscribe("/tasks/", "/containers/", "/snapshot/", "/images/"):
                     last_error = ""
                     if self._stop.is_set():
                         return
+                    if event.topic.startswith(("/tasks/", "/containers/")) and hasattr(self.collector,
+                                                                                     "note_task_event"):
+                        self.collector.note_task_event()
                     now = time.monotonic()
                     if now - last_asked > 0.25:
                         last_asked = now
@@ -224,6 +236,7 @@ class N9sApp(App):
                 self.events.close()
             except Exception:  # noqa: BLE001 - a broken stream must never end the app
                 log.exception("event stream failed")
+            self._set_events_live(False)
             self._stop.wait(1.0)  # reconnect: containerd may be restarting
 
     # ---- screens ----

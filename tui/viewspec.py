@@ -98,7 +98,8 @@ VIEWS: tuple[ViewSpec, ...] = (
         "containers", ("co", "container"), "Containers", r.CONTAINER_COLUMNS, _containers, enter="container",
         keys=CONTAINER_KEYS, kind="container",
     ),
-    ViewSpec("tasks", ("task", "tk"), "Tasks", r.TASK_COLUMNS, _tasks, keys=CONTAINER_KEYS[:3], kind="task"),
+    ViewSpec("tasks", ("task", "tk"), "Tasks", r.TASK_COLUMNS, _tasks, needs=("tasks",), keys=CONTAINER_KEYS[:3],
+             kind="task"),
     ViewSpec(
         "snapshots", ("snap", "snapshot", "sn"), "Snapshots", r.SNAPSHOT_COLUMNS, _snapshots, needs=("snapshots",),
         keys=DESCRIBE_ONLY, kind="snapshot",

@@ -36,6 +36,9 @@ from .node_facts import node_info
 from .snapshots import image_snapshot_tops, join_images, join_snapshots
 
 HISTORY = 60
+# With containerd's event stream live, the task list is read again only when a task or container event says it
+# changed (containerd asks every shim for its state on each Tasks.List), and at least this often as a safety net.
+TASKS_MAX_AGE_S = 30.0
 # CRI records an exit only after it has deleted the task, tens of milliseconds after containerd announces the exit;
 # the refresh that announcement triggers asks CRI again for up to this long, so it shows the exit, not RUNNING.
 EXIT_SETTLE_S = 1.0
@@ -123,6 +126,11 @@ class Collector:
         self._snapshot_usage: dict[str, tuple[int, int]] = {}
         self._content_labels: dict[str, dict[str, str]] = {}
         self._cpu_cores = cgroup_cpu_cores
+        self._task_cache: list[Any] | None = None
+        self._tasks_listed_at = 0.0
+        self._tasks_dirty = True
+        self._tasks_fresh = False  # the task list was read in this refresh
+        self.events_live = False  # set by whoever reads containerd's event stream
         self._local: Any = None  # LocalView, made when the runtime cannot be used at all
 
     # ---- health bookkeeping ----
@@ -136,12 +144,17 @@ class Collector:
         return tuple(self._health.values())
 
     # ---- the refresh ----
-    def refresh(self, *, snapshots: bool = False, images: bool = False) -> NodePicture:
-        """Build a new picture. Never raises for a source failure: the failing part is marked instead."""
+    def refresh(self, *, snapshots: bool = False, images: bool = False, tasks: bool = False) -> NodePicture:
+        """Build a new picture. Never raises for a source failure: the failing part is marked instead.
+        ``tasks`` asks for a fresh task list even when no event said it changed (the tasks view)."""
         with self._lock:
-            return self._refresh(snapshots=snapshots, images=images)
+            return self._refresh(snapshots=snapshots, images=images, tasks=tasks)
 
-    def _refresh(self, *, snapshots: bool, images: bool) -> NodePicture:
+    def note_task_event(self) -> None:
+        """A task or container event arrived: the next refresh reads the task list again."""
+        self._tasks_dirty = True
+
+    def _refresh(self, *, snapshots: bool, images: bool, tasks: bool = False) -> NodePicture:
         now = self.clock()
         try:
             sandboxes = self.cri.list_pod_sandboxes()
@@ -156,9 +169,11 @@ class Collector:
             if self._last is None:
                 return self._local_picture(now)  # never reached the runtime: show what the node tells without it
             return self._stale_picture(now)
+        was_ok = self._health.get("runtime")
         self._set_health("runtime", OK)
+        want_tasks = tasks or was_ok is None or was_ok.state != OK
 
-        tasks = self._tasks()
+        tasks = self._tasks(want_tasks, now)
         task_by_id = {t.container_id: t for t in tasks}
         rows = [self._container_row(c, task_by_id.get(c.id)) for c in containers]
         # The runtime lists in no stable order (a Go map): without a sort, rows would move on every refresh.
@@ -222,15 +237,22 @@ class Collector:
             return NodePicture(taken_at=now, node=NodeInfo(hostname=self.hostname), health=self.health, stale=True)
         return replace(last, health=self.health, stale=True)
 
-    def _tasks(self) -> list[Any]:
+    def _tasks(self, wanted: bool, now: float) -> list[Any]:
+        self._tasks_fresh = False
         if self.containerd is None:
             return []
+        stale = now - self._tasks_listed_at > TASKS_MAX_AGE_S
+        if not (wanted or stale or self._tasks_dirty or not self.events_live or self._task_cache is None):
+            return self._task_cache
+        self._tasks_dirty = False  # before the call: an event arriving meanwhile asks again
         try:
             tasks = self.containerd.tasks()
         except SourceError as err:
             self._set_health("containerd", UNAVAILABLE, str(err))
+            self._tasks_dirty = True
             return []
         self._set_health("containerd", OK)
+        self._task_cache, self._tasks_listed_at, self._tasks_fresh = tasks, now, True
         return tasks
 
     def _known_for(self, cid: str) -> _Known:
@@ -284,9 +306,9 @@ class Collector:
         )
 
     def _task_ended(self, task: Any) -> bool:
-        """containerd's task has stopped or is gone (only meaningful when the task list was read this refresh)."""
+        """containerd's task has stopped or is gone (only known when the task list was read in this refresh)."""
         listed = self._health.get("containerd")
-        if self.containerd is None or listed is None or not listed.ok:
+        if self.containerd is None or listed is None or not listed.ok or not self._tasks_fresh:
             return False
         return task is None or task.status == "STOPPED"
 

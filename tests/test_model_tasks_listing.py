@@ -1,0 +1,82 @@
+"""Tasks.List makes containerd ask every shim for its state: with a live event stream the collector reads it
+only when an event says tasks changed, when the tasks view asks, or every TASKS_MAX_AGE_S as a safety net."""
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+from n9s.model import collector as collector_module
+from n9s.model.collector import Collector
+from n9s.sources.cri import Container, PodSandbox
+
+
+class FakeCri:
+    def list_pod_sandboxes(self):
+        return [PodSandbox("sb", "web", "ns", "uid", 0, "READY", 1, {}, {})]
+
+    def list_containers(self):
+        labels = {"io.kubernetes.pod.name": "web", "io.kubernetes.pod.namespace": "ns"}
+        return [Container("c1", "sb", "app", 0, "img", "img", "RUNNING", 1, labels, {})]
+
+    def container_status(self, cid, verbose=False):
+        return SimpleNamespace(log_path="", runtime_spec={}, pid=None, state="RUNNING", exit_code=0, reason="",
+                               finished_at_ns=0)
+
+    def version(self):
+        return SimpleNamespace(runtime_name="fake", runtime_version="1", runtime_api_version="v1")
+
+    def status(self, verbose=False):
+        return SimpleNamespace(conditions=(), config=lambda: {})
+
+    def close(self):
+        pass
+
+
+class FakeContainerd:
+    def __init__(self):
+        self.listings = 0
+
+    def tasks(self):
+        self.listings += 1
+        return [SimpleNamespace(container_id="c1", pid=42, status="RUNNING", exit_status=0, exited_at_ns=0)]
+
+    def version(self):
+        return SimpleNamespace(version="1")
+
+    def plugins(self):
+        return []
+
+    def close(self):
+        pass
+
+
+def make(clock):
+    ctd = FakeContainerd()
+    return Collector(FakeCri(), ctd, None, pods_dir="/nonexistent", clock=clock), ctd
+
+
+def test_without_an_event_stream_every_refresh_lists_tasks():
+    c, ctd = make(lambda: 100.0)
+    for _ in range(3):
+        c.refresh()
+    assert ctd.listings == 3
+
+
+def test_with_live_events_only_changes_view_or_age_list_tasks():
+    now = [100.0]
+    c, ctd = make(lambda: now[0])
+    c.events_live = True
+    picture = c.refresh()
+    assert ctd.listings == 1 and picture.tasks[0].pid == 42
+    now[0] += 2
+    picture = c.refresh()
+    assert ctd.listings == 1 and picture.tasks[0].pid == 42  # the last list still joins
+    c.note_task_event()
+    now[0] += 2
+    c.refresh()
+    assert ctd.listings == 2
+    now[0] += 2
+    c.refresh(tasks=True)  # the tasks view always wants a fresh list
+    assert ctd.listings == 3
+    now[0] += collector_module.TASKS_MAX_AGE_S + 1
+    c.refresh()
+    assert ctd.listings == 4
