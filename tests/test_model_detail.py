@@ -63,3 +63,30 @@ def test_detail_of_an_exited_container_has_no_processes_and_says_so(demo_node, c
     sections = dict(detail_sections(d, time.time()))
     assert sections["Processes"] == [("-", "no running task")]
     assert sections["Figures"][0] == ("state", "EXITED exit 3 Error")
+
+
+def test_status_facts_are_fetched_once_while_the_state_holds():
+    from types import SimpleNamespace
+
+    from n9s.model.detail import container_detail
+    from n9s.model.picture import ContainerRow
+
+    calls = []
+
+    def container_status(cid, verbose=False):
+        calls.append(cid)
+        mount = SimpleNamespace(container_path="/data", host_path="/srv/data", readonly=True)
+        return SimpleNamespace(mounts=(mount,), info={"snapshotKey": "k", "snapshotter": "overlayfs"},
+                               log_path="/var/log/pods/x/0.log")
+
+    collector = SimpleNamespace(cri=SimpleNamespace(container_status=container_status), cgroups=None, _known={})
+    row = ContainerRow(id="c1", sandbox_id="s", name="app", attempt=0, image="i", image_ref="i", state="RUNNING",
+                       created_at_ns=1, namespace="ns", pod_name="p", pod_uid="u", labels={}, annotations={})
+    first = container_detail(collector, row)
+    second = container_detail(collector, row, first.facts)
+    assert calls == ["c1"]
+    assert second.mounts == (("/data", "/srv/data", True),) and second.log_path == "/var/log/pods/x/0.log"
+    from dataclasses import replace
+
+    container_detail(collector, replace(row, state="EXITED"), second.facts)  # a new state asks again
+    assert calls == ["c1", "c1"]

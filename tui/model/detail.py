@@ -1,11 +1,12 @@
 """The container detail: what the list views leave out, fetched when the user opens one container."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from ..sources.errors import SourceError
 from ..sources.procs import ProcessRow, process_tree
+from .collector import figures_from
 from .picture import ContainerRow, Figures
 
 
@@ -22,29 +23,46 @@ class ContainerDetail:
     log_path: str = ""
     cgroup_path: str = ""
     error: str = ""
+    facts: StatusFacts | None = field(default=None, repr=False)
 
 
-def container_detail(collector: Any, row: ContainerRow) -> ContainerDetail:
-    figures = row.figures
-    processes: tuple[ProcessRow, ...] = ()
+@dataclass(frozen=True)
+class StatusFacts:
+    """What the verbose CRI status says that does not change while a container keeps its state."""
+
+    state: str
     mounts: tuple[tuple[str, str, bool], ...] = ()
-    snapshot_key = snapshotter = ""
-    error = ""
+    snapshot_key: str = ""
+    snapshotter: str = ""
+    log_path: str = ""
+    error: str = ""
+
+
+def status_facts(collector: Any, row: ContainerRow) -> StatusFacts:
     try:
         status = collector.cri.container_status(row.id, verbose=True)
-        mounts = tuple((m.container_path, m.host_path, m.readonly) for m in status.mounts)
-        snapshot_key = str(status.info.get("snapshotKey") or "")
-        snapshotter = str(status.info.get("snapshotter") or "")
-        log_path = status.log_path
     except SourceError as err:
-        error = str(err)
-        log_path = row.log_path
+        return StatusFacts(row.state, log_path=row.log_path, error=str(err))
+    return StatusFacts(
+        state=row.state,
+        mounts=tuple((m.container_path, m.host_path, m.readonly) for m in status.mounts),
+        snapshot_key=str(status.info.get("snapshotKey") or ""),
+        snapshotter=str(status.info.get("snapshotter") or ""),
+        log_path=status.log_path,
+    )
+
+
+def container_detail(collector: Any, row: ContainerRow, facts: StatusFacts | None = None) -> ContainerDetail:
+    """The detail of ``row``; pass the ``facts`` of an earlier call to skip the status call (they hold while the
+    container's state does)."""
+    if facts is None or facts.state != row.state or facts.error:
+        facts = status_facts(collector, row)
+    figures = row.figures
+    processes: tuple[ProcessRow, ...] = ()
     reader = collector.cgroups
     known = collector._known.get(row.id)  # noqa: SLF001 - the collector owns resolved cgroup locations
     if reader is not None and known is not None and known.location is not None and row.state == "RUNNING":
         try:
-            from .collector import figures_from
-
             full = reader.read(known.location, full=True)
             figures = figures_from(full, collector._prev_stats.get(row.id), collector._cpu_cores)  # noqa: SLF001
             figures = _with_rate(figures, row.figures)
@@ -58,17 +76,16 @@ def container_detail(collector: Any, row: ContainerRow) -> ContainerDetail:
         processes=processes,
         labels=dict(row.labels),
         annotations=dict(row.annotations),
-        mounts=mounts,
-        snapshot_key=snapshot_key,
-        snapshotter=snapshotter,
-        log_path=log_path,
+        mounts=facts.mounts,
+        snapshot_key=facts.snapshot_key,
+        snapshotter=facts.snapshotter,
+        log_path=facts.log_path,
         cgroup_path=row.cgroup_path,
-        error=error,
+        error=facts.error,
+        facts=facts,
     )
 
 
 def _with_rate(full: Figures, light: Figures) -> Figures:
     # The full read and the refresh's light read are a moment apart; keep the refresh's rate.
-    from dataclasses import replace
-
     return replace(full, cpu_cores=light.cpu_cores, throttled_recently=light.throttled_recently)

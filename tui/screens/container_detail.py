@@ -44,6 +44,7 @@ class ContainerDetailScreen(Screen):
     def __init__(self, container_id: str) -> None:
         super().__init__()
         self.container_id = container_id
+        self._facts = None
 
     def compose(self) -> ComposeResult:
         yield NodeHeader()
@@ -69,7 +70,9 @@ class ContainerDetailScreen(Screen):
 
     @work(thread=True, exclusive=True, exit_on_error=False)
     def load(self, row) -> None:
-        detail = container_detail(self.app.collector, row)  # type: ignore[attr-defined]
+        # The status facts (mounts, snapshot, log path) hold while the container keeps its state: fetched once.
+        detail = container_detail(self.app.collector, row, self._facts)  # type: ignore[attr-defined]
+        self._facts = detail.facts
         self.app.call_from_thread(self.query_one("#detail", Static).update, detail_renderable(detail))
 
     def action_logs(self) -> None:
