@@ -383,11 +383,9 @@ def start(app: Any, subjects: Sequence[Subject], choice: Choice | None) -> None:
 
 def _clear_marks(app: Any) -> None:
     """A confirmed action uses up the marks (as in K9s); rows it removes would otherwise stay marked, unseen."""
-    screen = app.screen
-    table = getattr(screen, "table", None)
-    if getattr(table, "marked", None):
-        table.marked.clear()
-        screen.render_frame(columns_changed=True)
+    clear = getattr(app.screen, "clear_marks", None)
+    if clear is not None:
+        clear()
 
 
 def _work(app: Any, subjects: list[Subject], choice: Choice) -> None:

@@ -207,6 +207,12 @@ class BrowserScreen(Screen):
         self.refresh_bindings()
         self.app.request_refresh_for(frame.view)  # type: ignore[attr-defined]
 
+    def clear_marks(self) -> None:
+        """Drop every mark and redraw the rows that showed them."""
+        if self.table.marked:
+            self.table.marked.clear()
+            self.render_frame(columns_changed=True)
+
     def switch_to(self, view: ViewSpec) -> None:
         self.stack = [Frame(view)]
         self.table.marked.clear()
@@ -224,8 +230,7 @@ class BrowserScreen(Screen):
             self.render_frame()
             return
         if self.table.marked:
-            self.table.marked.clear()
-            self.render_frame(columns_changed=True)
+            self.clear_marks()
             return
         if len(self.stack) > 1:
             self.stack.pop()

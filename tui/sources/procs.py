@@ -87,7 +87,10 @@ def process_tree(pid: int) -> list[ProcessRow]:
             continue
     rows: list[ProcessRow] = []
 
-    def visit(p: psutil.Process, depth: int) -> None:
+    # Depth-first with an explicit stack: a deep chain of processes must not exhaust Python's recursion limit.
+    stack: list[tuple[psutil.Process, int]] = [(root, 0)]
+    while stack:
+        p, depth = stack.pop()
         try:
             with p.oneshot():
                 cmd = " ".join(p.cmdline()) or p.name()
@@ -95,9 +98,7 @@ def process_tree(pid: int) -> list[ProcessRow]:
                     ProcessRow(p.pid, p.ppid(), p.username(), p.cpu_percent(interval=None), p.memory_info().rss, cmd, depth)
                 )
         except psutil.Error:
-            return
-        for child in sorted(by_parent.get(p.pid, []), key=lambda c: c.pid):
-            visit(child, depth + 1)
-
-    visit(root, 0)
+            continue
+        children = sorted(by_parent.get(p.pid, []), key=lambda c: c.pid)
+        stack.extend((child, depth + 1) for child in reversed(children))
     return rows
