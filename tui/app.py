@@ -140,6 +140,8 @@ class N9sApp(App):
                 self._again = True
 
     def on_picture_ready(self, message: PictureReady) -> None:
+        if self._stop.is_set():
+            return  # a refresh that ended while the app shuts down
         self.picture = message.picture
         self.last_refresh_s = message.took_s
         screen = self.screen

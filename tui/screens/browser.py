@@ -123,6 +123,8 @@ class BrowserScreen(Screen):
     # ---- rendering ----
     def show_picture(self, picture: NodePicture) -> None:
         self.picture = picture
+        if not self.query(ResourceTable):
+            return  # not composed yet, or already torn down: on_mount renders the latest picture
         self.render_frame()
 
     def _rows(self):
