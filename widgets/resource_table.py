@@ -1,17 +1,28 @@
-"""A DataTable that takes whole row sets and applies only the difference.
+"""The main list: a Line-API table that takes whole row sets and repaints only the rows that changed.
 
-Rows are keyed; a refresh updates the cells that changed inside one ``batch_update()``, adds and removes rows by
-key, never re-measures columns in a loop (``update_width`` stays off), and keeps the cursor on the same row key.
+Rows are plain strings (already sanitised upstream), held in display order with a key -> index map. Each visible row
+is painted into one Strip, cached per row key with everything that decides how it looks (cells, health, mark, cursor,
+column widths, horizontal scroll, width); a refresh that changes three rows re-renders three rows. The header line
+stays on top while the rows scroll. Column widths grow to the widest cell seen and never shrink during a view
+(``set_columns`` starts over), so a ticking figure never makes the table jump.
 """
 from __future__ import annotations
 
-from typing import Iterable, Sequence
+from typing import Iterable, Mapping, Sequence
 
+from rich.cells import cell_len, set_cell_size
+from rich.segment import Segment
+from rich.style import Style
 from rich.text import Text
-from textual.widgets import DataTable
-from textual.widgets.data_table import RowDoesNotExist
+from textual import events
+from textual.binding import Binding
+from textual.geometry import Region, Size
+from textual.message import Message
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
 
 from n9s.render.table import Column, Row
+from n9s.sanitize import ELLIPSIS, sanitize_label
 
 HEALTH_STYLES = {
     "ok": "",
@@ -22,130 +33,362 @@ HEALTH_STYLES = {
     "done": "dim",
     "orphan": "bold yellow",
 }
+_HEALTH_RICH = {name: Style.parse(spec) if spec else Style() for name, spec in HEALTH_STYLES.items()}
+_REVERSE = Style(reverse=True)
+
+MAX_COLUMN_WIDTH = 80  # a hostile 10,000-character name costs one wide column, not a table nobody can read
+CELL_PADDING = 1  # blank cells left and right of every cell, as DataTable draws them
 
 
-class ResourceTable(DataTable):
+def _fit(text: str, width: int, right: bool) -> str:
+    """``text`` set to exactly ``width`` cells: padded on the justified side, or cut with an ellipsis."""
+    if not text.isprintable():
+        # Upstream sanitises every cell; this is the last guard so no control byte reaches the terminal.
+        text = sanitize_label(text, max_len=len(text) + 1)
+    length = cell_len(text)
+    if length > width:
+        if width <= 0:
+            return ""
+        return set_cell_size(text, width - 1) + ELLIPSIS
+    if length == width:
+        return text
+    pad = " " * (width - length)
+    return pad + text if right else text + pad
+
+
+class ResourceTable(ScrollView, can_focus=True):
+    """Rows of cells under a fixed header, with a row cursor and marks."""
+
+    BINDINGS = [
+        Binding("enter", "select_cursor", "Open", id="table-select", show=False, tooltip="Open the row under the cursor"),
+        Binding("up", "cursor_up", "Up", id="table-up", show=False, tooltip="Cursor up one row"),
+        Binding("down", "cursor_down", "Down", id="table-down", show=False, tooltip="Cursor down one row"),
+        Binding("pageup", "page_up", "Page up", id="table-page-up", show=False, tooltip="Cursor up one page"),
+        Binding("pagedown", "page_down", "Page down", id="table-page-down", show=False,
+                tooltip="Cursor down one page"),
+        Binding("home,ctrl+home", "cursor_first", "First", id="table-first", show=False, tooltip="Cursor to the first row"),
+        Binding("end,ctrl+end", "cursor_last", "Last", id="table-last", show=False, tooltip="Cursor to the last row"),
+        Binding("left", "scroll_left", "Scroll left", id="table-left", show=False, tooltip="Scroll the columns left"),
+        Binding("right", "scroll_right", "Scroll right", id="table-right", show=False,
+                tooltip="Scroll the columns right"),
+    ]
+
+    COMPONENT_CLASSES = {"resource-table--header", "resource-table--cursor"}
+
     DEFAULT_CSS = """
-    ResourceTable { height: 1fr; }
+    ResourceTable {
+        height: 1fr;
+        background: $surface;
+        color: $foreground;
+        &:focus { background-tint: $foreground 5%; }
+        & > .resource-table--header { text-style: bold; background: $panel; color: $foreground; }
+        &:focus > .resource-table--header { background-tint: $foreground 5%; }
+        &:ansi > .resource-table--header { background: ansi_bright_blue; color: ansi_default; }
+        & > .resource-table--cursor {
+            background: $block-cursor-blurred-background;
+            color: $block-cursor-blurred-foreground;
+            text-style: $block-cursor-blurred-text-style;
+        }
+        &:focus > .resource-table--cursor {
+            background: $block-cursor-background;
+            color: $block-cursor-foreground;
+            text-style: $block-cursor-text-style;
+        }
+    }
     """
 
-    def __init__(self, *args, **kwargs) -> None:
-        kwargs.setdefault("cursor_type", "row")
-        kwargs.setdefault("zebra_stripes", False)
-        super().__init__(*args, **kwargs)
-        self._columns_spec: tuple[Column, ...] = ()
-        self._cells: dict[str, tuple[str, ...]] = {}
-        self._health: dict[str, str] = {}
-        self._order: list[str] = []
+    class RowSelected(Message):
+        """Enter (or a click on the cursor row): the user chose the row ``key``."""
+
+        def __init__(self, table: ResourceTable, key: str, cursor_row: int) -> None:
+            super().__init__()
+            self.table = table
+            self.key = key
+            self.cursor_row = cursor_row
+
+        @property
+        def control(self) -> ResourceTable:
+            return self.table
+
+    def __init__(self, *, name: str | None = None, id: str | None = None, classes: str | None = None) -> None:
+        super().__init__(name=name, id=id, classes=classes)
+        self._columns: tuple[Column, ...] = ()
+        self._sort: tuple[int | None, bool] = (None, False)
+        self._labels: tuple[str, ...] = ()
+        self._widths: tuple[int, ...] = ()
+        self._keys: list[str] = []
+        self._cells: list[tuple[str, ...]] = []
+        self._health: list[str] = []
+        self._index: dict[str, int] = {}
+        self._cursor = 0
+        self._pending_key: str | None = None
         self.marked: set[str] = set()
+        # row key -> (what the strip depends on, the strip)
+        self._strips: dict[str, tuple[tuple, Strip]] = {}
+        self._header_strip: tuple[tuple, Strip] | None = None
+        self._styles: dict[tuple[str, bool, bool], Style] = {}
+        self.rows_painted = 0  # rows rendered into a new Strip (cache misses): what a refresh really cost
+
+    # ---- what the rest of n9s reads ----
+    @property
+    def row_count(self) -> int:
+        return len(self._keys)
+
+    @property
+    def rows(self) -> Mapping[str, int]:
+        """Row key -> display index (``key in table.rows`` asks whether a row is shown)."""
+        return self._index
+
+    @property
+    def keys(self) -> list[str]:
+        """Row keys in display order."""
+        return list(self._keys)
+
+    @property
+    def column_labels(self) -> list[str]:
+        """The header's labels, the sort column with its arrow."""
+        return list(self._labels)
+
+    @property
+    def cursor_row(self) -> int:
+        return self._cursor if self._keys else -1
 
     @property
     def current_key(self) -> str | None:
-        if not self._order or self.cursor_row < 0 or self.cursor_row >= len(self._order):
+        if not self._keys:
             return None
-        try:
-            return str(self.coordinate_to_cell_key(self.cursor_coordinate).row_key.value)
-        except (RowDoesNotExist, Exception):
-            return None
+        return self._keys[self._cursor]
 
-    def _cell(self, key: str, text: str, index: int, health: str) -> Text:
-        style = HEALTH_STYLES.get(health, "")
-        if key in self.marked:
-            style = (style + " reverse").strip()
-        justify = "right" if self._columns_spec[index].numeric else "left"
-        return Text(text, style=style, justify=justify, no_wrap=True, overflow="ellipsis")
+    def get_row_index(self, key: str) -> int:
+        return self._index[key]
+
+    def get_row_at(self, index: int) -> list[Text]:
+        """The cells of row ``index`` as styled text (str() gives the cell, .style its health)."""
+        style = HEALTH_STYLES.get(self._health[index], "")
+        return [Text(cell, style=style) for cell in self._cells[index]]
+
+    # ---- columns ----
+    def _label_set(self, sort_index: int | None, reverse: bool) -> tuple[str, ...]:
+        arrow = "↓" if reverse else "↑"
+        return tuple(col.name + (arrow if sort_index == i else "") for i, col in enumerate(self._columns))
 
     def set_columns(self, columns: Sequence[Column], sort_index: int | None = None, reverse: bool = False) -> None:
-        self.clear(columns=True)
-        self._columns_spec = tuple(columns)
-        self._cells.clear()
-        self._health.clear()
-        self._order = []
-        for i, col in enumerate(columns):
-            label = col.name
-            if sort_index == i:
-                label += "↓" if reverse else "↑"
-            self.add_column(label, key=str(i))
-
-    def relabel_sort(self, sort_index: int | None, reverse: bool) -> None:
-        for i, col in enumerate(self._columns_spec):
-            label = col.name + (("↓" if reverse else "↑") if sort_index == i else "")
-            column = self.columns.get(str(i))  # type: ignore[call-overload]
-            if column is not None and str(column.label) != label:
-                column.label = Text(label)
+        """Start a new view: these columns, no rows, widths measured afresh."""
+        self._columns = tuple(columns)
+        self._sort = (sort_index, reverse)
+        self._labels = self._label_set(sort_index, reverse)
+        # Room for the arrow from the start, so sorting never widens a column.
+        self._widths = tuple(col.width if col.width else min(MAX_COLUMN_WIDTH, cell_len(col.name) + 1)
+                             for col in self._columns)
+        # The cursor's row key survives (e.g. marks cleared, the same view again); the next apply() finds it.
+        self._pending_key = self.current_key or self._pending_key
+        self._keys, self._cells, self._health, self._index = [], [], [], {}
+        self._strips.clear()
+        self._cursor = 0
+        self.scroll_to(0, 0, animate=False, immediate=True)
+        self._update_virtual_size()
         self.refresh()
 
+    def relabel_sort(self, sort_index: int | None, reverse: bool) -> None:
+        self._sort = (sort_index, reverse)
+        self._labels = self._label_set(sort_index, reverse)
+        self.refresh(Region(0, 0, self.size.width, 1))
+
+    # ---- rows ----
     def apply(self, rows: Iterable[Row]) -> None:
-        """Show exactly ``rows`` in this order, touching only what changed."""
+        """Show exactly ``rows`` in this order; repaint only the lines whose look changed."""
         rows = list(rows)
-        keep = self.current_key
-        new_keys = [r.key for r in rows]
-        new_set = set(new_keys)
-        with self.app.batch_update():
-            gone = [k for k in self._order if k not in new_set]
-            if len(gone) > max(20, len(self._order) // 3):
-                # Many removals: one rebuild beats k O(n) removals (each remove_row re-indexes every row).
-                self.clear()
-                self._cells.clear()
-                self._health.clear()
-                self._order = []
-            else:
-                for k in gone:
-                    self.remove_row(k)
-                    self._cells.pop(k, None)
-                    self._health.pop(k, None)
-                self._order = [k for k in self._order if k in new_set]
-            for row in rows:
-                old = self._cells.get(row.key)
-                if old is None:
-                    self.add_row(*(self._cell(row.key, t, i, row.health) for i, t in enumerate(row.cells)), key=row.key)
-                    self._order.append(row.key)
-                elif old != row.cells or self._health.get(row.key) != row.health:
-                    for i, text in enumerate(row.cells):
-                        if i >= len(old) or old[i] != text or self._health.get(row.key) != row.health:
-                            self.update_cell(row.key, str(i), self._cell(row.key, text, i, row.health))
-                self._cells[row.key] = row.cells
-                self._health[row.key] = row.health
-            self._grow_columns(rows)
-            if self._order != new_keys:
-                self._reorder(new_keys)
-            if keep is not None and keep in new_set:
-                self.move_cursor(row=self.get_row_index(keep), animate=False)
+        keep = self.current_key or self._pending_key
+        self._pending_key = None
+        old_keys = self._keys
+        old_index = self._index
+        old_cells = self._cells
+        old_health = self._health
+        keys = [r.key for r in rows]
+        self._keys = keys
+        self._cells = [r.cells for r in rows]
+        self._health = [r.health for r in rows]
+        self._index = {k: i for i, k in enumerate(keys)}
+        if len(self._index) != len(keys):
+            raise ValueError("ResourceTable.apply: duplicate row keys")
+        grew = self._grow_columns(rows)
+        for gone in old_index.keys() - self._index.keys():
+            self._strips.pop(gone, None)
+        if keep is not None and keep in self._index:
+            self._cursor = self._index[keep]
+        else:
+            self._cursor = min(self._cursor, max(0, len(keys) - 1))
+        self._update_virtual_size()
+        if grew or keys != old_keys:
+            self.refresh()
+        else:
+            top, bottom = self._visible_rows()
+            width = self.size.width
+            for i in range(top, bottom):
+                if old_cells[i] != self._cells[i] or old_health[i] != self._health[i]:
+                    self.refresh(Region(0, 1 + i - top, width, 1))
+        self._scroll_to_cursor()
 
-    def _grow_columns(self, rows: list[Row]) -> None:
-        """Widen a column when a cell outgrew it; never shrink (that would re-measure the whole column)."""
-        widest: dict[int, int] = {}
+    def _grow_columns(self, rows: list[Row]) -> bool:
+        widths = list(self._widths)
+        n = len(widths)
+        fixed = [bool(col.width) for col in self._columns]
         for row in rows:
-            for i, text in enumerate(row.cells):
-                if len(text) > widest.get(i, 0):
-                    widest[i] = len(text)
-        grew = False
-        for i, width in widest.items():
-            column = self.columns.get(str(i))  # type: ignore[call-overload]
-            if column is not None and width > column.content_width:
-                column.content_width = width
-                grew = True
-        if grew:
-            self._require_update_dimensions = True
-            self.refresh(layout=True)
+            for i, text in enumerate(row.cells[:n]):
+                if len(text) > widths[i] or not text.isascii():
+                    if not fixed[i]:
+                        widths[i] = min(MAX_COLUMN_WIDTH, max(widths[i], cell_len(text)))
+        if tuple(widths) != self._widths:
+            self._widths = tuple(widths)
+            return True
+        return False
 
-    def _reorder(self, keys: list[str]) -> None:
-        """Put rows in ``keys`` order with DataTable's own sort: the first cell's identity names its row."""
-        rank = {id(self.get_cell(k, "0")): i for i, k in enumerate(keys)}
-        last = len(rank)
-        self.sort("0", key=lambda cell: rank.get(id(cell), last))
-        self._order = list(keys)
+    def _update_virtual_size(self) -> None:
+        width = sum(w + 2 * CELL_PADDING for w in self._widths)
+        self.virtual_size = Size(width, len(self._keys) + 1)
 
     def toggle_mark(self, key: str | None) -> None:
-        if key is None:
+        if key is None or key not in self._index:
             return
         if key in self.marked:
             self.marked.discard(key)
         else:
             self.marked.add(key)
-        cells = self._cells.get(key)
-        if cells is not None:
-            health = self._health.get(key, "ok")
-            with self.app.batch_update():
-                for i, text in enumerate(cells):
-                    self.update_cell(key, str(i), self._cell(key, text, i, health))
+        self._refresh_row(self._index[key])
+
+    # ---- cursor and scrolling ----
+    def _page_height(self) -> int:
+        return max(1, self.scrollable_content_region.height - 1)  # less the header
+
+    def _visible_rows(self) -> tuple[int, int]:
+        top = int(self.scroll_offset.y)
+        return top, min(len(self._keys), top + self._page_height())
+
+    def _refresh_row(self, index: int) -> None:
+        top, bottom = self._visible_rows()
+        if top <= index < bottom:
+            self.refresh(Region(0, 1 + index - top, self.size.width, 1))
+
+    def move_cursor(self, *, row: int | None = None, column: int | None = None, animate: bool = False,
+                    scroll: bool = True) -> None:
+        """Put the cursor on ``row`` (clamped to the rows there are); ``column`` is accepted and ignored."""
+        if row is None or not self._keys:
+            return
+        row = max(0, min(row, len(self._keys) - 1))
+        if row != self._cursor:
+            self._refresh_row(self._cursor)
+            self._cursor = row
+            self._refresh_row(row)
+        if scroll:
+            self._scroll_to_cursor(animate)
+
+    def _scroll_to_cursor(self, animate: bool = False) -> None:
+        if not self._keys:
+            return
+        top = int(self.scroll_offset.y)
+        page = self._page_height()
+        if self._cursor < top:
+            self.scroll_to(y=self._cursor, animate=animate, immediate=not animate)
+        elif self._cursor >= top + page:
+            self.scroll_to(y=self._cursor - page + 1, animate=animate, immediate=not animate)
+
+    def action_cursor_down(self) -> None:
+        self.move_cursor(row=self._cursor + 1)
+
+    def action_cursor_up(self) -> None:
+        self.move_cursor(row=self._cursor - 1)
+
+    def action_page_down(self) -> None:
+        self.move_cursor(row=self._cursor + self._page_height())
+
+    def action_page_up(self) -> None:
+        self.move_cursor(row=self._cursor - self._page_height())
+
+    def action_cursor_first(self) -> None:
+        self.move_cursor(row=0)
+
+    def action_cursor_last(self) -> None:
+        self.move_cursor(row=len(self._keys) - 1)
+
+    def action_select_cursor(self) -> None:
+        key = self.current_key
+        if key is not None:
+            self.post_message(self.RowSelected(self, key, self._cursor))
+
+    def on_click(self, event: events.Click) -> None:
+        offset = event.get_content_offset(self)
+        if offset is None or offset.y < 1:
+            return
+        index = int(self.scroll_offset.y) + offset.y - 1
+        if 0 <= index < len(self._keys):
+            already = index == self._cursor
+            self.move_cursor(row=index)
+            if already or event.chain > 1:
+                self.action_select_cursor()
+
+    # ---- painting ----
+    def notify_style_update(self) -> None:
+        # Theme, focus or CSS changed: every cached style and strip may be stale.
+        self._styles.clear()
+        self._strips.clear()
+        self._header_strip = None
+        super().notify_style_update()
+
+    def _row_style(self, health: str, marked: bool, cursor: bool) -> Style:
+        key = (health, marked, cursor)
+        style = self._styles.get(key)
+        if style is None:
+            style = self.rich_style + _HEALTH_RICH.get(health, Style())
+            if marked:
+                style += _REVERSE
+            if cursor:
+                style += self.get_component_rich_style("resource-table--cursor")
+            self._styles[key] = style
+        return style
+
+    def _line(self, cells: Sequence[str]) -> str:
+        pad = " " * CELL_PADDING
+        parts = []
+        for i, width in enumerate(self._widths):
+            text = cells[i] if i < len(cells) else ""
+            parts.append(pad + _fit(text, width, self._columns[i].numeric) + pad)
+        return "".join(parts)
+
+    def render_line(self, y: int) -> Strip:
+        scroll_x, scroll_y = self.scroll_offset
+        width = self.scrollable_content_region.width
+        base = self.rich_style
+        if y == 0:
+            return self._header(int(scroll_x), width, base)
+        index = int(scroll_y) + y - 1
+        if not 0 <= index < len(self._keys):
+            return Strip.blank(width, base)
+        key = self._keys[index]
+        cells = self._cells[index]
+        health = self._health[index]
+        marked = key in self.marked
+        is_cursor = index == self._cursor
+        depends = (cells, health, marked, is_cursor, self._widths, int(scroll_x), width)
+        cached = self._strips.get(key)
+        if cached is not None and cached[0] == depends:
+            return cached[1]
+        self.rows_painted += 1
+        line = self._line(cells)
+        strip = Strip([Segment(line, self._row_style(health, marked, is_cursor))], cell_len(line))
+        strip = strip.crop_extend(int(scroll_x), int(scroll_x) + width, base)
+        self._strips[key] = (depends, strip)
+        return strip
+
+    def _header(self, scroll_x: int, width: int, base: Style) -> Strip:
+        depends = (self._labels, self._widths, scroll_x, width)
+        if self._header_strip is not None and self._header_strip[0] == depends:
+            return self._header_strip[1]
+        line = self._line(self._labels_left())
+        style = self.get_component_rich_style("resource-table--header")
+        strip = Strip([Segment(line, style)], cell_len(line)).crop_extend(scroll_x, scroll_x + width, base)
+        self._header_strip = (depends, strip)
+        return strip
+
+    def _labels_left(self) -> list[str]:
+        # Labels sit left like DataTable's, numeric columns included: pad them to the column so _fit keeps them left.
+        return [label.ljust(w) if cell_len(label) < w else label for label, w in zip(self._labels, self._widths)]

@@ -18,7 +18,7 @@ from n9s.widgets.resource_table import ResourceTable
 
 from ..filtering import RowFilter
 from ..model.picture import NodePicture
-from ..render.table import sort_rows
+from ..render.table import Row, sort_rows
 from ..sanitize import sanitize_label
 from ..viewspec import VIEWS, ViewSpec, find_view
 
@@ -92,6 +92,8 @@ class BrowserScreen(Screen):
         self.picture: NodePicture | None = None
         self._prompt_mode = ""
         self._shown_columns: tuple | None = None
+        # (picture, (view, context, sort column, reverse), rows): typing in `/` re-filters these, nothing more.
+        self._rendered: tuple[NodePicture, tuple, list[Row]] | None = None
 
     # ---- layout ----
     def compose(self) -> ComposeResult:
@@ -127,15 +129,22 @@ class BrowserScreen(Screen):
             return  # not composed yet, or already torn down: on_mount renders the latest picture
         self.render_frame()
 
-    def _rows(self):
+    def _rows(self) -> list[Row]:
+        """The frame's rows: rendered and sorted once per (picture, view, sort), filtered on every call."""
         frame = self.frame
         if self.picture is None:
             return []
-        rows = frame.view.render(self.picture, time.time(), frame.context)
-        rows = RowFilter(frame.filter).apply(rows)
-        if frame.sort_index is not None:
-            rows = sort_rows(rows, frame.sort_index, frame.reverse)
-        return rows
+        key = (frame.view, frame.context, frame.sort_index, frame.reverse)
+        cached = self._rendered
+        if cached is not None and cached[0] is self.picture and cached[1] == key:
+            rows = cached[2]
+        else:
+            rows = frame.view.render(self.picture, time.time(), frame.context)
+            if frame.sort_index is not None:
+                rows = sort_rows(rows, frame.sort_index, frame.reverse)
+            self._rendered = (self.picture, key, rows)
+        # The filter keeps the order, so filtering the sorted rows equals sorting the filtered ones.
+        return RowFilter(frame.filter).apply(rows)
 
     def render_frame(self, columns_changed: bool = False) -> None:
         frame = self.frame
@@ -145,7 +154,7 @@ class BrowserScreen(Screen):
             self._shown_columns = frame.view.columns
         rows = self._rows()
         table.apply(rows)
-        if frame.cursor_key is not None and frame.cursor_key in {r.key for r in rows}:
+        if frame.cursor_key is not None and frame.cursor_key in table.rows:
             table.move_cursor(row=table.get_row_index(frame.cursor_key), animate=False)
             self.stack[-1] = replace(frame, cursor_key=None)
         self.query_one(NodeHeader).show(self.picture, self.readonly)
