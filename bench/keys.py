@@ -78,6 +78,8 @@ def _summary(values: list[float]) -> dict[str, float]:
 
 
 def _current_key(table: DataTable) -> object:
+    if not isinstance(table, DataTable):  # n9s's ResourceTable names its row itself
+        return table.current_key
     try:
         return table.coordinate_to_cell_key(table.cursor_coordinate).row_key
     except Exception:  # noqa: BLE001 - an empty table has no cursor row
@@ -157,7 +159,7 @@ async def run_n9s(address: str, pods_dir: str, size: tuple[int, int], refresh_s:
         table = app.screen.query_one(ResourceTable)
         rows = table.row_count
         cells = [[str(c) for c in table.get_row_at(i)] for i in range(rows)]
-        columns = [str(c.label) for c in table.columns.values()]
+        columns = table.column_labels
         cursor, dropped = await cursor_keys(clock, table, jumps)
         screen = app.screen
         prompt = screen.query_one("#prompt", Input)
