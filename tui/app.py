@@ -16,7 +16,7 @@ from textual.worker import Worker, WorkerState
 from .model.picture import NodePicture
 from .palette import NodeCommands
 from .sanitize import sanitize_label
-from .viewspec import ViewSpec
+from .viewspec import ViewSpec, find_view
 
 log = logging.getLogger("n9s")
 
@@ -60,7 +60,8 @@ class N9sApp(App):
         self._refresh_started: float | None = None  # monotonic start of the refresh under way
         self._again = False
         self._timer = None
-        self._needs: set[str] = set()
+        start = find_view(self.config.start_view)
+        self._needs: set[str] = set(start.needs) if start is not None else set()
         self._stop = threading.Event()
         self.first_paint_at: float | None = None
         self._first_paint_pending = False
@@ -129,7 +130,7 @@ class N9sApp(App):
     def _refresh_work(self, needs: set[str]) -> None:
         started = time.perf_counter()
         picture = self.collector.refresh(snapshots="snapshots" in needs, images="images" in needs,
-                                         tasks="tasks" in needs)
+                                         tasks="tasks" in needs, container_stats="container-stats" in needs)
         took = time.perf_counter() - started
         log.debug("refresh took %.3fs: %d pods, %d containers%s", took, len(picture.pods), len(picture.containers),
                   " (stale)" if picture.stale else "")

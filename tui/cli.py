@@ -114,13 +114,16 @@ def setup_logging(args: argparse.Namespace) -> Path:
 
 def make_collector(address: str, namespace: str, pods_dir: str, api=None):
     from .model.collector import Collector
-    from .sources.cgroups import CgroupReader
+    from .sources.cgroups import CgroupReader, raise_open_file_limit
     from .sources.containerd import ContainerdClient
     from .sources.cri import CriClient
 
     cri = CriClient(address)
     ctd = ContainerdClient(address, namespace=namespace)
-    return Collector(cri, ctd, CgroupReader(), pods_dir=pods_dir, api=api)
+    # cgroup files stay open between refreshes and are re-read with pread (a seventh of open+read+close);
+    # the descriptor budget is half the soft limit, raised first toward the hard limit.
+    raise_open_file_limit()
+    return Collector(cri, ctd, CgroupReader(keep_open=True), pods_dir=pods_dir, api=api)
 
 
 def make_api_side(args: argparse.Namespace):

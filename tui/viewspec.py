@@ -28,7 +28,7 @@ class ViewSpec:
     title: str
     columns: tuple[Column, ...]
     render: Callable[..., list[Row]]  # (picture, now, context) -> rows
-    needs: tuple[str, ...] = ()  # extra collections a refresh must fetch: "snapshots", "images"
+    needs: tuple[str, ...] = ()  # what a refresh must fetch for it: "snapshots", "images", "tasks", "container-stats"
     enter: str | None = None  # the view Enter opens, with the selected row as its context
     keys: tuple[KeySpec, ...] = field(default_factory=tuple)
     default_sort: int | None = None
@@ -96,7 +96,7 @@ VIEWS: tuple[ViewSpec, ...] = (
     ViewSpec("pods", ("po", "pod"), "Pods", r.POD_COLUMNS, _pods, enter="containers", keys=POD_KEYS, kind="pod"),
     ViewSpec(
         "containers", ("co", "container"), "Containers", r.CONTAINER_COLUMNS, _containers, enter="container",
-        keys=CONTAINER_KEYS, kind="container",
+        keys=CONTAINER_KEYS, kind="container", needs=("container-stats",),
     ),
     ViewSpec("tasks", ("task", "tk"), "Tasks", r.TASK_COLUMNS, _tasks, needs=("tasks",), keys=CONTAINER_KEYS[:3],
              kind="task"),

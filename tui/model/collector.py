@@ -57,6 +57,8 @@ class _Known:
     location: Any = None
     status_fetched_for_state: str = ""
     exit_settle_tried: bool = False
+    # (limit bytes, unlimited) from the last full list read: kept while only usage is read (static in practice)
+    memory_limit: tuple[int | None, bool] | None = None
 
 
 def figures_from(stats: Any, prev: Any, cpu_cores: Callable[[Any, Any], float | None]) -> Figures:
@@ -132,6 +134,7 @@ class Collector:
         self._tasks_fresh = False  # the task list was read in this refresh
         self.events_live = False  # set by whoever reads containerd's event stream
         self._local: Any = None  # LocalView, made when the runtime cannot be used at all
+        self._usage_only = False
 
     # ---- health bookkeeping ----
     def _set_health(self, name: str, state: str, message: str = "") -> None:
@@ -144,10 +147,15 @@ class Collector:
         return tuple(self._health.values())
 
     # ---- the refresh ----
-    def refresh(self, *, snapshots: bool = False, images: bool = False, tasks: bool = False) -> NodePicture:
+    def refresh(self, *, snapshots: bool = False, images: bool = False, tasks: bool = False,
+                container_stats: bool = True) -> NodePicture:
         """Build a new picture. Never raises for a source failure: the failing part is marked instead.
-        ``tasks`` asks for a fresh task list even when no event said it changed (the tasks view)."""
+        ``tasks`` asks for a fresh task list even when no event said it changed (the tasks view).
+        ``container_stats=False`` (no container list on screen): containers inside a pod cgroup get only CPU and
+        memory usage (rates and history stay continuous); limits, pids, throttling and OOM kills are read for them
+        when a view shows containers again. Pods always get every list figure from their pod cgroup."""
         with self._lock:
+            self._usage_only = not container_stats
             return self._refresh(snapshots=snapshots, images=images, tasks=tasks)
 
     def note_task_event(self) -> None:
@@ -348,13 +356,27 @@ class Collector:
                 known.location = None
             if known.location is None:
                 return Figures()
+        usage_only = self._usage_only and known.memory_limit is not None and self._has_pod_cgroup(known.location)
         try:
-            stats = self.cgroups.read(known.location, full=False)
+            stats = self.cgroups.read(known.location, full=False, usage_only=usage_only)
         except OSError:
             return Figures()
         prev = self._prev_stats.get(cid)
         self._prev_stats[cid] = stats
-        return figures_from(stats, prev, self._cpu_cores)
+        figures = figures_from(stats, prev, self._cpu_cores)
+        if usage_only:
+            limit, unlimited = known.memory_limit  # type: ignore[misc]
+            return replace(figures, memory_limit_bytes=limit, memory_unlimited=unlimited)
+        if not getattr(stats, "vanished", False):
+            known.memory_limit = (figures.memory_limit_bytes, figures.memory_unlimited)
+        return figures
+
+    def _has_pod_cgroup(self, location: Any) -> bool:
+        pod_location = getattr(self.cgroups, "pod_location", None)
+        try:
+            return pod_location is not None and pod_location(location) is not None
+        except OSError:
+            return False
 
     def _history(self, cid: str, figures: Figures) -> tuple[tuple[float, ...], tuple[int, ...]]:
         cpu = self._cpu_hist.setdefault(cid, deque(maxlen=HISTORY))

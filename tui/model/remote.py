@@ -51,7 +51,8 @@ class RemoteCollector:
         self._summary_health = SourceHealth("summary", OK)
         return summary
 
-    def refresh(self, *, snapshots: bool = False, images: bool = False, tasks: bool = False) -> NodePicture:
+    def refresh(self, *, snapshots: bool = False, images: bool = False, tasks: bool = False,
+                container_stats: bool = True) -> NodePicture:
         now = self.clock()
         snap = self.api.snapshot()
         summary = self._summary(snap.node_name) if snap.ok else None

@@ -1,0 +1,95 @@
+"""With no container list on screen (the pods view), containers inside a pod cgroup are read for CPU and memory
+usage only; the pod's own figures still come from its pod cgroup, and a view that shows containers gets every
+list figure again (a captured cgroup v2 tree, written to between refreshes)."""
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+
+from n9s.model.collector import Collector
+from n9s.sources.cgroups import CgroupReader
+from n9s.sources.cri import Container, PodSandbox
+
+FIXTURES = Path(__file__).parent / "fixtures" / "cgroup"
+POD_UID = "6f1c2a9e-3b4d-4e5f-8a7b-1c2d3e4f5a6b"
+CTR = "3f9a0c1e7b2d4a5f8e6c0b1a2d3e4f5a6b7c8d9e0f1a2b3c4d5e6f708192a3b4"
+SLICE = f"kubepods-burstable-pod{POD_UID.replace('-', '_')}.slice"
+CGROUPS_PATH = f"{SLICE}:cri-containerd:{CTR}"
+
+
+class FakeCri:
+    def list_pod_sandboxes(self):
+        return [PodSandbox("sb", "web", "ns", POD_UID, 0, "READY", 1, {}, {})]
+
+    def list_containers(self):
+        labels = {"io.kubernetes.pod.name": "web", "io.kubernetes.pod.namespace": "ns",
+                  "io.kubernetes.pod.uid": POD_UID}
+        return [Container(CTR, "sb", "app", 0, "img", "img", "RUNNING", 1, labels, {})]
+
+    def container_status(self, cid, verbose=False):
+        return SimpleNamespace(log_path="/var/log/pods/x/app/0.log", runtime_spec={"linux": {"cgroupsPath": CGROUPS_PATH}},
+                               pid=None, state="RUNNING", exit_code=0, reason="", finished_at_ns=0)
+
+    def version(self):
+        return SimpleNamespace(runtime_name="fake", runtime_version="1", runtime_api_version="v1")
+
+    def status(self, verbose=False):
+        return SimpleNamespace(conditions=(), config=lambda: {})
+
+    def close(self):
+        pass
+
+
+@pytest.fixture
+def node(tmp_path):
+    root = tmp_path / "v2-systemd"
+    shutil.copytree(FIXTURES / "v2-systemd", root, symlinks=True)
+    container_dir = root / "kubepods.slice" / "kubepods-burstable.slice" / SLICE / f"cri-containerd-{CTR}.scope"
+    reader = CgroupReader(root=str(root), proc_root=str(FIXTURES / "proc"), keep_open=True)
+    times = iter(range(100, 200, 2))
+    collector = Collector(FakeCri(), None, reader, pods_dir=str(tmp_path / "pods"), clock=lambda: float(next(times)))
+    yield collector, container_dir
+    reader.close()
+
+
+def bump(container_dir: Path, *, usage_usec: int, memory: int, pids: int) -> None:
+    stat = (container_dir / "cpu.stat").read_text().splitlines()
+    stat = [f"usage_usec {usage_usec}" if line.startswith("usage_usec") else line for line in stat]
+    (container_dir / "cpu.stat").write_text("\n".join(stat) + "\n")
+    (container_dir / "memory.current").write_text(f"{memory}\n")
+    (container_dir / "pids.current").write_text(f"{pids}\n")
+
+
+def test_pods_view_reads_usage_only_and_keeps_the_limit(node):
+    collector, container_dir = node
+    first = collector.refresh()  # first sight: every list figure
+    row = first.containers[0]
+    assert row.figures.memory_limit_bytes == 268435456 and row.figures.pids_current == 17
+
+    bump(container_dir, usage_usec=90_000_000, memory=200_000_000, pids=23)
+    on_pods = collector.refresh(container_stats=False)
+    row = on_pods.containers[0]
+    assert row.figures.memory_usage_bytes == 200_000_000  # usage is read on every refresh
+    assert row.figures.cpu_cores is not None  # the rate continues
+    assert row.figures.memory_limit_bytes == 268435456  # kept from the last full read
+    assert row.figures.pids_current is None  # not read while no view shows containers
+    pod = on_pods.pods[0]
+    assert pod.figures.memory_working_set_bytes is not None and pod.figures.pids_current is not None  # pod cgroup
+
+    on_containers = collector.refresh(container_stats=True)
+    assert on_containers.containers[0].figures.pids_current == 23  # the containers view reads everything again
+    assert on_containers.containers[0].figures.cpu_cores is not None
+
+
+def test_usage_only_files_are_the_three_a_rate_and_working_set_need(node):
+    collector, _ = node
+    collector.refresh()
+    reader = collector.cgroups
+    reader.close()  # drop the kept files: count what the next refresh opens
+    collector.refresh(container_stats=False)
+    # three container files (cpu.stat, memory.current, memory.stat) + the pod cgroup's six v2 list files
+    # (cpu.stat, memory.current, memory.stat, memory.max, pids.current, memory.events)
+    assert reader.open_file_count == 3 + 6
