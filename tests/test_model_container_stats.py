@@ -93,3 +93,53 @@ def test_usage_only_files_are_the_three_a_rate_and_working_set_need(node):
     # three container files (cpu.stat, memory.current, memory.stat) + the pod cgroup's six v2 list files
     # (cpu.stat, memory.current, memory.stat, memory.max, pids.current, memory.events)
     assert reader.open_file_count == 3 + 6
+
+
+class CountingCri(FakeCri):
+    def __init__(self):
+        self.status_calls = 0
+
+    def container_status(self, cid, verbose=False):
+        self.status_calls += 1
+        return super().container_status(cid, verbose)
+
+
+class FakeContainerd:
+    def tasks(self):
+        return [SimpleNamespace(container_id=CTR, pid=4444, status="RUNNING", exit_status=0, exited_at_ns=0)]
+
+    def version(self):
+        return SimpleNamespace(version="1")
+
+    def plugins(self):
+        return []
+
+    def close(self):
+        pass
+
+
+def test_first_sight_places_a_running_container_by_its_task_pid_and_fetches_status_later(tmp_path):
+    root = tmp_path / "v1-cgroupfs"  # where /proc/4444/cgroup of the captured proc tree points
+    shutil.copytree(FIXTURES / "v1-cgroupfs", root, symlinks=True)
+    cri = CountingCri()
+    with CgroupReader(root=str(root), proc_root=str(FIXTURES / "proc")) as reader:
+        collector = Collector(cri, FakeContainerd(), reader, pods_dir=str(tmp_path / "pods"))
+        first = collector.refresh()
+        row = first.containers[0]
+        assert cri.status_calls == 0  # no per-container RPC before the first picture
+        assert row.figures.memory_working_set_bytes is not None  # figures found through /proc/4444/cgroup
+        assert first.pods[0].figures.memory_working_set_bytes is not None
+        assert row.log_path == "" and collector.status_pending == 1
+
+        assert collector.fill_status() == 1 and cri.status_calls == 1
+        assert collector.status_pending == 0
+        assert collector.refresh().containers[0].log_path == "/var/log/pods/x/app/0.log"
+        collector.refresh()
+        assert cri.status_calls == 1  # once per container state, not per refresh
+
+
+def test_without_a_task_list_status_is_fetched_at_first_sight(node):
+    collector, _ = node  # no containerd client: the cgroup comes from the status' cgroupsPath
+    first = collector.refresh()
+    assert first.containers[0].log_path == "/var/log/pods/x/app/0.log"
+    assert collector.status_pending == 0

@@ -135,10 +135,19 @@ class N9sApp(App):
         log.debug("refresh took %.3fs: %d pods, %d containers%s", took, len(picture.pods), len(picture.containers),
                   " (stale)" if picture.stale else "")
         self.post_message(PictureReady(picture, took))
+        if getattr(self.collector, "status_pending", 0) and not self._stop.is_set():
+            self.call_from_thread(self._start_status_fill)
         if "snapshots" in needs and picture.snapshots:
             missing = [s.key for s in picture.snapshots if s.size_bytes is None]
             if missing and self.collector.snapshot_usage(missing, picture.node.snapshotter, budget_s=3.0):
                 self._again = True
+
+    def _start_status_fill(self) -> None:
+        """Fetch the CRI status the first refresh deferred (log paths, cgroup paths) without holding pictures up."""
+        if any(w.name == "status" and not w.is_finished for w in self.workers):
+            return
+        self.run_worker(lambda: self.collector.fill_status(budget_s=10.0), thread=True, group="status",
+                        exit_on_error=False, name="status")
 
     def on_picture_ready(self, message: PictureReady) -> None:
         if self._stop.is_set():

@@ -104,12 +104,18 @@ def picture_dict(picture: NodePicture) -> dict[str, Any]:
 
 
 def dump(collector: Any, *, interval: float = 1.0, fmt: str = "json") -> str:
+    started = time.monotonic()
     first = collector.refresh()
     if first.stale or first.local_only:  # the runtime never answered
         health = first.source("runtime")
         raise Unreachable(health.message if health else "the runtime is unreachable")
-    if interval > 0:
-        time.sleep(interval)
+    fill = getattr(collector, "fill_status", None)
+    if fill is not None:
+        fill(budget_s=30.0)  # log paths and cgroup paths the first refresh left for later
+    # The interval is between the two samples: the first refresh and the status calls count toward it.
+    remaining = interval - (time.monotonic() - started)
+    if remaining > 0:
+        time.sleep(remaining)
     picture = collector.refresh(snapshots=True, images=True)
     if fmt == "table":
         return tables(picture)

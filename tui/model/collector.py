@@ -135,6 +135,7 @@ class Collector:
         self.events_live = False  # set by whoever reads containerd's event stream
         self._local: Any = None  # LocalView, made when the runtime cannot be used at all
         self._usage_only = False
+        self._status_pending: set[str] = set()
 
     # ---- health bookkeeping ----
     def _set_health(self, name: str, state: str, message: str = "") -> None:
@@ -277,8 +278,13 @@ class Collector:
         if task is not None and task.pid:
             known.pid = task.pid
         # One status call per container per state it reaches: the log path at first sight, the exit code on exit.
+        # A running container whose pid the task list gave is placed by /proc/<pid>/cgroup instead, and its status
+        # waits for fill_status (a thousand status calls would hold the first picture back by a second or more).
         if known.status_fetched_for_state != c.state:
-            self._learn_status(c.id, known, c.state)
+            if c.state == "RUNNING" and known.pid:
+                self._status_pending.add(c.id)
+            else:
+                self._learn_status(c.id, known, c.state)
         figures = Figures()
         if c.state == "RUNNING" and self.cgroups is not None:
             figures = self._figures(c.id, known)
@@ -312,6 +318,28 @@ class Collector:
             cpu_history=cpu_hist,
             memory_history=mem_hist,
         )
+
+    @property
+    def status_pending(self) -> int:
+        """Running containers whose CRI status (log path, cgroupsPath) has not been fetched yet."""
+        return len(self._status_pending)
+
+    def fill_status(self, *, budget_s: float = 5.0) -> int:
+        """Fetch the CRI status the refreshes deferred (run it after a picture is shown, or between a dump's two
+        samples). Stops after ``budget_s``; returns how many containers were filled."""
+        done = 0
+        deadline = time.monotonic() + budget_s
+        while time.monotonic() < deadline:
+            with self._lock:
+                if not self._status_pending:
+                    break
+                cid = self._status_pending.pop()
+                known = self._known.get(cid)
+                if known is None or known.status_fetched_for_state:
+                    continue
+                self._learn_status(cid, known, "RUNNING")
+                done += 1
+        return done
 
     def _task_ended(self, task: Any) -> bool:
         """containerd's task has stopped or is gone (only known when the task list was read in this refresh)."""
@@ -411,6 +439,7 @@ class Collector:
     def _forget_gone(self, present: set[str]) -> None:
         for cid in [k for k in self._known if k not in present]:
             del self._known[cid]
+            self._status_pending.discard(cid)
             self._prev_stats.pop(cid, None)
             self._cpu_hist.pop(cid, None)
             self._mem_hist.pop(cid, None)
