@@ -254,3 +254,25 @@ async def test_columns_grow_for_a_wider_cell_never_shrink_and_reset_on_set_colum
         table.relabel_sort(1, False)
         await pilot.pause()
         assert "NAME↑" in screen_lines(app)[0] and "CPU↓" not in screen_lines(app)[0]
+
+
+async def test_cursor_and_rows_follow_focus_and_the_theme():
+    from textual.widgets import Input
+
+    class WithInput(TableApp):
+        def compose(self) -> ComposeResult:
+            yield ResourceTable(id="table")
+            yield Input(id="prompt")
+
+    app = WithInput(pods(5))
+    async with app.run_test(size=(60, 12)) as pilot:
+        await pilot.pause()
+        focused = style_of(app, "pod-000")
+        app.query_one("#prompt").focus()
+        await pilot.pause()
+        blurred = style_of(app, "pod-000")
+        assert blurred.bgcolor != focused.bgcolor  # the cursor dims when the table is not focused
+        dark_row = style_of(app, "pod-001")
+        app.theme = "textual-light" if app.theme != "textual-light" else "textual-dark"
+        await pilot.pause()
+        assert style_of(app, "pod-001").bgcolor != dark_row.bgcolor  # cached rows were repainted in the new theme

@@ -151,7 +151,7 @@ class ResourceTable(ScrollView, can_focus=True):
 
     @property
     def cursor_row(self) -> int:
-        return self._cursor if self._keys else -1
+        return self._cursor  # 0 on an empty table, as DataTable had it
 
     @property
     def current_key(self) -> str | None:
