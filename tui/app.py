@@ -47,9 +47,11 @@ class N9sApp(App):
         Binding("ctrl+r", "refresh_now", "Refresh", id="refresh", show=False, tooltip="Refresh now"),
     ]
 
-    def __init__(self, collector: Any, config: AppConfig | None = None, *, events: Any = None, actions: Any = None):
+    def __init__(self, collector: Any, config: AppConfig | None = None, *, events: Any = None, actions: Any = None,
+                 first_refresh: Any = None):
         super().__init__()
         self.collector = collector
+        self.first_refresh = first_refresh  # a BackgroundRefresh under way, taken by the first refresh
         self.config = config or AppConfig()
         self.readonly = self.config.readonly
         self.events = events  # a containerd client for the event stream, or None
@@ -57,6 +59,7 @@ class N9sApp(App):
         self.picture: NodePicture | None = None
         self.last_refresh_s = 0.0
         self._refreshing = False
+        self._refreshes = 0
         self._refresh_started: float | None = None  # monotonic start of the refresh under way
         self._again = False
         self._timer = None
@@ -129,8 +132,12 @@ class N9sApp(App):
 
     def _refresh_work(self, needs: set[str]) -> None:
         started = time.perf_counter()
-        picture = self.collector.refresh(snapshots="snapshots" in needs, images="images" in needs,
-                                         tasks="tasks" in needs, container_stats="container-stats" in needs)
+        first, self.first_refresh = self.first_refresh, None
+        if first is not None:  # started before the UI was imported (cli)
+            picture = first.result()
+        else:
+            picture = self.collector.refresh(snapshots="snapshots" in needs, images="images" in needs,
+                                             tasks="tasks" in needs, container_stats="container-stats" in needs)
         took = time.perf_counter() - started
         log.debug("refresh took %.3fs: %d pods, %d containers%s", took, len(picture.pods), len(picture.containers),
                   " (stale)" if picture.stale else "")
@@ -169,13 +176,17 @@ class N9sApp(App):
             self.set_timer(0.2, self.exit)
 
     def _refresh_finished(self) -> None:
+        self._refreshes += 1
         self._refreshing = False
         self._refresh_started = None
         if self._again:
             self._again = False
             self.request_refresh()
         elif not self._stop.is_set():
-            self._timer = self.set_timer(self.config.refresh_s, self.request_refresh)
+            # The second sample comes sooner: CPU rates need two, and the first screen has none yet.
+            second = self._refreshes == 1 and self.picture is not None
+            delay = min(self.config.refresh_s, 1.0) if second else self.config.refresh_s
+            self._timer = self.set_timer(delay, self.request_refresh)
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         worker = event.worker

@@ -194,12 +194,18 @@ def cmd_dump(args: argparse.Namespace, address: str) -> int:
 
 
 def cmd_tui(args: argparse.Namespace, address: str) -> int:
-    from .actions import Actions
-    from .app import AppConfig, N9sApp
-    from .audit import AuditLog
+    from .model.collector import BackgroundRefresh
+    from .viewspec import find_view
 
     api = make_api_side(args)
     collector = make_collector(address, args.namespace, args.pods_dir, api=api)
+    # The first refresh runs while Textual and the screens are imported (views that need more wait for the app).
+    start = find_view(args.view)
+    first = BackgroundRefresh(collector) if start is None or set(start.needs) <= {"container-stats"} else None
+
+    from .actions import Actions
+    from .app import AppConfig, N9sApp
+    from .audit import AuditLog
     from .sources.containerd import ContainerdClient
 
     events = ContainerdClient(address, namespace=args.namespace)
@@ -208,7 +214,7 @@ def cmd_tui(args: argparse.Namespace, address: str) -> int:
     config = AppConfig(refresh_s=max(0.2, args.refresh), readonly=args.readonly, start_view=args.view,
                        exit_after_first_paint=args.exit_after_first_paint, theme=args.theme,
                        keymap=getattr(args, "keymap", None) or {})
-    app = N9sApp(collector, config, events=events, actions=actions)
+    app = N9sApp(collector, config, events=events, actions=actions, first_refresh=first)
     if api is not None:
         api.on_change = app.refresh_from_thread
 

@@ -530,6 +530,30 @@ class Collector:
         return join_images(images, rows)
 
 
+class BackgroundRefresh:
+    """One refresh started in a thread, so the first picture is built while the UI is still being imported."""
+
+    def __init__(self, collector: Any, **kwargs: Any) -> None:
+        self._picture: NodePicture | None = None
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, args=(collector, kwargs), name="n9s-first-refresh",
+                                        daemon=True)
+        self._thread.start()
+
+    def _run(self, collector: Any, kwargs: dict[str, Any]) -> None:
+        try:
+            self._picture = collector.refresh(**kwargs)
+        except BaseException as err:  # handed to whoever waits for the result
+            self._error = err
+
+    def result(self) -> NodePicture:
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        assert self._picture is not None
+        return self._picture
+
+
 def _task_row(task: Any, row: ContainerRow | None, sandbox: Any) -> TaskRow:
     if row is not None:
         kind, name, pod = "container", row.name, row.pod_key
