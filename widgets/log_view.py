@@ -23,12 +23,13 @@ import threading
 import time
 from array import array
 from bisect import bisect_left
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections import OrderedDict
+from collections.abc import Callable, Hashable, Iterable
+from dataclasses import dataclass, replace
+from typing import Generic, TypeVar
 
 from rich.style import Style
 from rich.text import Text
-from textual.cache import LRUCache
 from textual.geometry import Size
 from textual.message import Message
 from textual.reactive import reactive
@@ -47,6 +48,12 @@ log = logging.getLogger("n9s.log_view")
 LineSource = IndexedLines | MergedLines
 
 _CHUNK = 256  # lines loaded per read request
+# Memory: prepared lines and drawn strips are kept only around what is on screen; anything else is read
+# again from the file (the index finds a line with one pread). A line costs about 1 KiB prepared and 2-3 KiB
+# drawn (a Strip keeps its own crop caches), so these bounds hold a few MiB and are reached within minutes of
+# following: memory levels off instead of growing with every line that scrolls past.
+LINES_KEPT = 1024  # prepared lines (four read chunks: a screen never spans more than two)
+STRIPS_KEPT = 256  # lines' drawn strips (several screens)
 _POLL_S = 0.2
 _INDEX_STEP = 16 << 20  # bytes of older history indexed per step of the background thread
 _MAX_DISPLAY_CHARS = 16 * 1024  # a longer line is cut on screen (the whole line is saved)
@@ -54,6 +61,47 @@ _STDERR_GUTTER = Style(color="red", dim=True)
 _PARTIAL_MARK = Style(dim=True)
 _TS_STYLE = Style(dim=True)
 _MATCH_STYLE = Style(reverse=True)
+
+
+K = TypeVar("K", bound=Hashable)
+V = TypeVar("V")
+
+
+class _Recent(Generic[K, V]):
+    """A map that keeps at most ``limit`` entries, dropping the least recently used; the limit can change
+    (Textual's LRUCache cannot shrink, nor grow once it was full)."""
+
+    def __init__(self, limit: int) -> None:
+        self._items: OrderedDict[K, V] = OrderedDict()
+        self.limit = limit
+
+    def get(self, key: K) -> V | None:
+        value = self._items.get(key)
+        if value is not None:
+            self._items.move_to_end(key)
+        return value
+
+    def set(self, key: K, value: V) -> None:
+        self._items[key] = value
+        self._items.move_to_end(key)
+        self._trim()
+
+    def resize(self, limit: int) -> None:
+        self.limit = limit
+        self._trim()
+
+    def _trim(self) -> None:
+        while len(self._items) > self.limit:
+            self._items.popitem(last=False)
+
+    def clear(self) -> None:
+        self._items.clear()
+
+    def __contains__(self, key: object) -> bool:  # does not count as a use
+        return key in self._items
+
+    def __len__(self) -> int:
+        return len(self._items)
 
 
 @dataclass(slots=True)
@@ -74,7 +122,8 @@ def _prepare(line: ShownLine) -> Shown:
     body = Text.from_ansi(safe) if "\x1b" in safe else Text(safe)
     body.no_wrap = False
     ts = format_timestamp(rec.ts_ns) if rec.ts_ns is not None else ""
-    return Shown(line.id, rec, body, body.plain, ts)
+    # The raw bytes (up to 256 KiB a line) are not needed once the text is made: keep the record's flags only.
+    return Shown(line.id, replace(rec, content=b""), body, body.plain, ts)
 
 
 def _plain(line: ShownLine) -> str:
@@ -148,9 +197,9 @@ class LogView(ScrollView, can_focus=True):
 
     # Messages from the worker thread to the UI thread.
     class _Loaded(Message):
-        def __init__(self, gen: int, chunk: int, lines: list[Shown]) -> None:
+        def __init__(self, gen: int, key: tuple, lines: list[Shown]) -> None:
             super().__init__()
-            self.gen, self.chunk, self.lines = gen, chunk, lines
+            self.gen, self.key, self.lines = gen, key, lines
 
     class _Changed(Message):
         def __init__(self, gen: int, appended: int, prepended: int, dropped: int, events: list[str],
@@ -181,9 +230,9 @@ class LogView(ScrollView, can_focus=True):
         self._gen = 0
         self._lo, self._hi = source.id_range()
         self._floor: int | None = None  # since-time: lines before this id are hidden
-        self._lines: LRUCache[int, Shown] = LRUCache(8192)
-        self._strips: LRUCache[tuple, list[Strip]] = LRUCache(4096)
-        self._requested: set[int] = set()
+        self._lines: _Recent[int, Shown] = _Recent(LINES_KEPT)
+        self._strips: _Recent[tuple, list[Strip]] = _Recent(STRIPS_KEPT)
+        self._requested: set[tuple] = set()  # blocks of lines being read by the worker
         self._matches: array | None = None  # ids that pass the filter, sorted (None: no filter)
         self._filter: re.Pattern[str] | None = None
         self._filter_gen = 0
@@ -214,6 +263,7 @@ class LogView(ScrollView, can_focus=True):
         self._post_status()
 
     def on_resize(self) -> None:
+        self.resize_caches(self.scrollable_content_region.height)
         self._layout_key = None
         if self.follow:
             self._scroll_to_end()
@@ -274,9 +324,11 @@ class LogView(ScrollView, can_focus=True):
         if prepended:
             self.post_message(self._Changed(gen, 0, prepended, 0, [], False, self._gone))
 
-    def _load(self, gen: int, chunk: int) -> None:
-        lines = [_prepare(line) for line in self.source.read(chunk * _CHUNK, _CHUNK)]
-        self.post_message(self._Loaded(gen, chunk, lines))
+    def _load(self, gen: int, key: tuple, ids: list[int]) -> None:
+        lines: list[Shown] = []
+        for first, count in _runs(ids):
+            lines.extend(_prepare(line) for line in self.source.read(first, count))
+        self.post_message(self._Loaded(gen, key, lines))
 
     # -- ids and rows --------------------------------------------------------------------------------------
 
@@ -307,12 +359,44 @@ class LogView(ScrollView, can_focus=True):
         """The prepared line if loaded (requests it otherwise)."""
         shown = self._lines.get(line_id)
         if shown is None:
-            chunk = line_id // _CHUNK
-            if chunk not in self._requested:
-                self._requested.add(chunk)
-                gen = self._gen
-                self._submit(lambda: self._load(gen, chunk))
+            self._request(line_id)
         return shown
+
+    def _request(self, line_id: int) -> None:
+        """Have the worker read the block of lines around ``line_id`` that is not loaded yet: ids
+        ``_CHUNK``-aligned, or with a filter the ids of a ``_CHUNK``-aligned block of rows (matches can be
+        far apart: reading whole chunks around each would need more lines than are kept)."""
+        if self._matches is None:
+            block = line_id // _CHUNK
+            key: tuple = ("ids", block)
+            candidates: Iterable[int] = range(max(block * _CHUNK, self._first), min((block + 1) * _CHUNK, self._hi))
+        else:
+            row = self.row_of_id(line_id)
+            if not 0 <= row < self.row_count:
+                return
+            block = row // _CHUNK
+            key = ("rows", self._filter_gen, self._row_offset(), block)
+            offset = self._row_offset()
+            candidates = self._matches[offset + block * _CHUNK: offset + min((block + 1) * _CHUNK, self.row_count)]
+        if key in self._requested:
+            return
+        ids = [i for i in candidates if i not in self._lines]  # following: only the lines new since last time
+        if not ids:
+            ids = [line_id]
+        self._requested.add(key)
+        gen = self._gen
+        self._submit(lambda: self._load(gen, key, ids))
+
+    def resize_caches(self, height: int) -> None:
+        """Keep enough lines and strips for a screen of ``height`` rows (never fewer than the defaults)."""
+        self._lines.resize(max(LINES_KEPT, (height // _CHUNK + 3) * _CHUNK))
+        self._strips.resize(max(STRIPS_KEPT, 4 * height))
+
+    @property
+    def cache_sizes(self) -> dict[str, int]:
+        """Prepared lines and drawn lines held in memory, and their limits (for tests and benchmarks)."""
+        return {"lines": len(self._lines), "lines_limit": self._lines.limit,
+                "strips": len(self._strips), "strips_limit": self._strips.limit}
 
     # -- drawing -------------------------------------------------------------------------------------------
 
@@ -422,7 +506,7 @@ class LogView(ScrollView, can_focus=True):
         message.stop()
         if message.gen != self._gen:
             return
-        self._requested.discard(message.chunk)
+        self._requested.discard(message.key)
         for shown in message.lines:
             self._lines.set(shown.id, shown)
         self._layout_key = None
@@ -471,8 +555,7 @@ class LogView(ScrollView, can_focus=True):
         if message.gen != self._gen or message.filter_gen != self._filter_gen or self._matches is None:
             return
         if message.ids:
-            merged = sorted(set(self._matches).union(message.ids))
-            self._matches = array("q", merged)
+            self._matches = _merge_ids(self._matches, message.ids)
         self._filter_done = message.done
         self._scroll_lock += 1
         try:
@@ -834,6 +917,28 @@ class LogView(ScrollView, can_focus=True):
         if text != self._last_status:
             self._last_status = text
             self.post_message(self.Status(self, text))
+
+
+def _merge_ids(matches: array, ids: list[int]) -> array:
+    """``matches`` with the sorted ``ids`` added. A batch from the filter's scan lies between two existing
+    matches (new lines at the end, older lines at the front): it is spliced in without rebuilding the
+    whole list (which would cost a set of every match, per batch, while following)."""
+    k = bisect_left(matches, ids[0])
+    if (k == len(matches) or ids[-1] < matches[k]) and (k == 0 or matches[k - 1] < ids[0]):
+        matches[k:k] = array("q", ids)
+        return matches
+    return array("q", sorted(set(matches).union(ids)))
+
+
+def _runs(ids: list[int]) -> list[tuple[int, int]]:
+    """Sorted ids as (first, count) runs of consecutive ids."""
+    runs: list[tuple[int, int]] = []
+    for i in ids:
+        if runs and runs[-1][0] + runs[-1][1] == i:
+            runs[-1] = (runs[-1][0], runs[-1][1] + 1)
+        else:
+            runs.append((i, 1))
+    return runs
 
 
 def _span(seconds: float) -> str:
