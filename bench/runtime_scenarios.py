@@ -29,6 +29,8 @@ def floor(node: ScaleNode, opts: Options, ctx: dict) -> dict[str, Measure]:
         "floor.cpu_ms": Measure(out["collector"]["cpu_s_median"] * 1000, out["floor"]["cpu_s_median"] * 1000,
                                 f"{out['floor']['files_per_refresh']} files read by the floor"),
         "floor.wall_ms": Measure(out["collector"]["wall_s_median"] * 1000, out["floor"]["wall_s_median"] * 1000),
+        "floor.pods_view_cpu_ms": Measure(out["collector_pods_view"]["cpu_s_median"] * 1000,
+                                          out["floor"]["cpu_s_median"] * 1000),
     }
 
 

@@ -63,7 +63,7 @@ def bump(container_dir: Path, *, usage_usec: int, memory: int, pids: int) -> Non
     (container_dir / "pids.current").write_text(f"{pids}\n")
 
 
-def test_pods_view_reads_usage_only_and_keeps_the_limit(node):
+def test_pods_view_reads_pod_cgroups_only_and_keeps_the_container_limit(node):
     collector, container_dir = node
     first = collector.refresh()  # first sight: every list figure
     row = first.containers[0]
@@ -72,27 +72,57 @@ def test_pods_view_reads_usage_only_and_keeps_the_limit(node):
     bump(container_dir, usage_usec=90_000_000, memory=200_000_000, pids=23)
     on_pods = collector.refresh(container_stats=False)
     row = on_pods.containers[0]
-    assert row.figures.memory_usage_bytes == 200_000_000  # usage is read on every refresh
-    assert row.figures.cpu_cores is not None  # the rate continues
-    assert row.figures.memory_limit_bytes == 268435456  # kept from the last full read
-    assert row.figures.pids_current is None  # not read while no view shows containers
+    assert row.figures.memory_limit_bytes == 268435456  # kept from the last read
+    assert row.figures.memory_usage_bytes is None and row.figures.pids_current is None  # not read
     pod = on_pods.pods[0]
     assert pod.figures.memory_working_set_bytes is not None and pod.figures.pids_current is not None  # pod cgroup
+    assert pod.figures.cpu_cores is not None  # the pod's rate goes on
 
     on_containers = collector.refresh(container_stats=True)
-    assert on_containers.containers[0].figures.pids_current == 23  # the containers view reads everything again
-    assert on_containers.containers[0].figures.cpu_cores is not None
+    figures = on_containers.containers[0].figures
+    assert figures.pids_current == 23 and figures.memory_usage_bytes == 200_000_000  # read again
+    assert figures.cpu_cores is not None  # the sample before is recent enough for a rate
 
 
-def test_usage_only_files_are_the_three_a_rate_and_working_set_need(node):
+def test_pods_view_opens_only_the_pod_cgroup_files(node):
     collector, _ = node
     collector.refresh()
     reader = collector.cgroups
     reader.close()  # drop the kept files: count what the next refresh opens
     collector.refresh(container_stats=False)
-    # three container files (cpu.stat, memory.current, memory.stat) + the pod cgroup's six v2 list files
-    # (cpu.stat, memory.current, memory.stat, memory.max, pids.current, memory.events)
-    assert reader.open_file_count == 3 + 6
+    # the pod cgroup's six v2 list files (cpu.stat, memory.current, memory.stat, memory.max, pids.current,
+    # memory.events), none of the container's
+    assert reader.open_file_count == 6
+    collector.refresh(container_stats=True)
+    assert reader.open_file_count == 12
+
+
+def test_a_view_without_pods_or_containers_reads_no_pod_cgroup(node):
+    collector, _ = node
+    collector.refresh()
+    reader = collector.cgroups
+    reader.close()
+    picture = collector.refresh(container_stats=False, pod_stats=False)  # e.g. the tasks or node view
+    assert reader.open_file_count == 0
+    assert picture.pods[0].figures.memory_working_set_bytes is None
+    back = collector.refresh(container_stats=False, pod_stats=True)
+    assert back.pods[0].figures.memory_working_set_bytes is not None and reader.open_file_count == 6
+
+
+def test_a_rate_is_not_taken_over_a_long_pause(node, monkeypatch):
+    from n9s.model import collector as collector_module
+
+    collector, container_dir = node
+    collector.refresh()
+    assert collector.resample_soon  # first sight: no rate yet, sample again soon
+    collector.refresh()
+    assert not collector.resample_soon and collector.refresh().containers[0].figures.cpu_cores is not None
+    collector.refresh(container_stats=False)
+    monkeypatch.setattr(collector_module, "RATE_MAX_GAP_NS", 0)  # as if the containers were off screen for long
+    back = collector.refresh(container_stats=True)
+    assert back.containers[0].figures.cpu_cores is None  # no average over the whole pause
+    assert back.pods[0].figures.cpu_cores is None
+    assert collector.resample_soon
 
 
 class CountingCri(FakeCri):

@@ -137,7 +137,8 @@ class N9sApp(App):
             picture = first.result()
         else:
             picture = self.collector.refresh(snapshots="snapshots" in needs, images="images" in needs,
-                                             tasks="tasks" in needs, container_stats="container-stats" in needs)
+                                             tasks="tasks" in needs, container_stats="container-stats" in needs,
+                                             pod_stats="pod-stats" in needs)
         took = time.perf_counter() - started
         log.debug("refresh took %.3fs: %d pods, %d containers%s", took, len(picture.pods), len(picture.containers),
                   " (stale)" if picture.stale else "")
@@ -184,8 +185,11 @@ class N9sApp(App):
             self.request_refresh()
         elif not self._stop.is_set():
             # The second sample comes sooner: CPU rates need two, and the first screen has none yet.
-            second = self._refreshes == 1 and self.picture is not None
-            delay = min(self.config.refresh_s, 1.0) if second else self.config.refresh_s
+            # The next sample comes sooner when rows lack a CPU rate (it needs two samples): at start, and when
+            # containers come back on screen.
+            first = self._refreshes == 1 and self.picture is not None
+            soon = first or getattr(self.collector, "resample_soon", False)
+            delay = min(self.config.refresh_s, 1.0) if soon else self.config.refresh_s
             self._timer = self.set_timer(delay, self.request_refresh)
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:

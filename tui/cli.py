@@ -201,7 +201,8 @@ def cmd_tui(args: argparse.Namespace, address: str) -> int:
     collector = make_collector(address, args.namespace, args.pods_dir, api=api)
     # The first refresh runs while Textual and the screens are imported (views that need more wait for the app).
     start = find_view(args.view)
-    first = BackgroundRefresh(collector) if start is None or set(start.needs) <= {"container-stats"} else None
+    plain = start is None or set(start.needs) <= {"container-stats", "pod-stats"}
+    first = BackgroundRefresh(collector) if plain else None
 
     from .actions import Actions
     from .app import AppConfig, N9sApp

@@ -28,7 +28,8 @@ class ViewSpec:
     title: str
     columns: tuple[Column, ...]
     render: Callable[..., list[Row]]  # (picture, now, context) -> rows
-    needs: tuple[str, ...] = ()  # what a refresh must fetch for it: "snapshots", "images", "tasks", "container-stats"
+    needs: tuple[str, ...] = ()  # what a refresh must fetch for it: "snapshots", "images", "tasks",
+    # "container-stats", "pod-stats" (cgroup figures are read only for the rows a view shows)
     enter: str | None = None  # the view Enter opens, with the selected row as its context
     keys: tuple[KeySpec, ...] = field(default_factory=tuple)
     default_sort: int | None = None
@@ -93,7 +94,8 @@ def _events(picture: NodePicture, now: float, context: str | None) -> list[Row]:
 
 
 VIEWS: tuple[ViewSpec, ...] = (
-    ViewSpec("pods", ("po", "pod"), "Pods", r.POD_COLUMNS, _pods, enter="containers", keys=POD_KEYS, kind="pod"),
+    ViewSpec("pods", ("po", "pod"), "Pods", r.POD_COLUMNS, _pods, enter="containers", keys=POD_KEYS, kind="pod",
+             needs=("pod-stats",)),
     ViewSpec(
         "containers", ("co", "container"), "Containers", r.CONTAINER_COLUMNS, _containers, enter="container",
         keys=CONTAINER_KEYS, kind="container", needs=("container-stats",),

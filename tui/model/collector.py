@@ -36,6 +36,8 @@ from .node_facts import node_info
 from .snapshots import image_snapshot_tops, join_images, join_snapshots
 
 HISTORY = 60
+# A CPU rate needs two samples at most this far apart (monotonic ns).
+RATE_MAX_GAP_NS = 15 * 1_000_000_000
 # With containerd's event stream live, the task list is read again only when a task or container event says it
 # changed (containerd asks every shim for its state on each Tasks.List), and at least this often as a safety net.
 TASKS_MAX_AGE_S = 30.0
@@ -134,7 +136,9 @@ class Collector:
         self._tasks_fresh = False  # the task list was read in this refresh
         self.events_live = False  # set by whoever reads containerd's event stream
         self._local: Any = None  # LocalView, made when the runtime cannot be used at all
-        self._usage_only = False
+        self._containers_hidden = False
+        self._pods_hidden = False
+        self._missing_rates = False  # the last refresh had running containers with no CPU rate yet
         self._status_pending: set[str] = set()
 
     # ---- health bookkeeping ----
@@ -149,14 +153,16 @@ class Collector:
 
     # ---- the refresh ----
     def refresh(self, *, snapshots: bool = False, images: bool = False, tasks: bool = False,
-                container_stats: bool = True) -> NodePicture:
+                container_stats: bool = True, pod_stats: bool = True) -> NodePicture:
         """Build a new picture. Never raises for a source failure: the failing part is marked instead.
         ``tasks`` asks for a fresh task list even when no event said it changed (the tasks view).
-        ``container_stats=False`` (no container list on screen): containers inside a pod cgroup get only CPU and
-        memory usage (rates and history stay continuous); limits, pids, throttling and OOM kills are read for them
-        when a view shows containers again. Pods always get every list figure from their pod cgroup."""
+        ``container_stats=False`` (no container list on screen): the cgroups of containers inside a pod cgroup
+        are not read (their rows keep only the memory limit of their last read); pods get every list figure from
+        their pod cgroup. ``pod_stats=False`` (no pod list on screen): pod cgroups are not read. A view that
+        shows them again reads them again (see ``resample_soon``)."""
         with self._lock:
-            self._usage_only = not container_stats
+            self._containers_hidden = not container_stats
+            self._pods_hidden = not pod_stats
             return self._refresh(snapshots=snapshots, images=images, tasks=tasks)
 
     def note_task_event(self) -> None:
@@ -178,6 +184,7 @@ class Collector:
             if self._last is None:
                 return self._local_picture(now)  # never reached the runtime: show what the node tells without it
             return self._stale_picture(now)
+        self._missing_rates = False
         was_ok = self._health.get("runtime")
         self._set_health("runtime", OK)
         want_tasks = tasks or was_ok is None or was_ok.state != OK
@@ -384,20 +391,29 @@ class Collector:
                 known.location = None
             if known.location is None:
                 return Figures()
-        usage_only = self._usage_only and known.memory_limit is not None and self._has_pod_cgroup(known.location)
+        if self._containers_hidden and known.memory_limit is not None and self._has_pod_cgroup(known.location):
+            limit, unlimited = known.memory_limit
+            return Figures(memory_limit_bytes=limit, memory_unlimited=unlimited)
         try:
-            stats = self.cgroups.read(known.location, full=False, usage_only=usage_only)
+            stats = self.cgroups.read(known.location, full=False)
         except OSError:
             return Figures()
         prev = self._prev_stats.get(cid)
+        if prev is not None and stats.timestamp_ns - prev.timestamp_ns > RATE_MAX_GAP_NS:
+            prev = None  # a rate over minutes (the containers were not on screen) would read as the current one
         self._prev_stats[cid] = stats
         figures = figures_from(stats, prev, self._cpu_cores)
-        if usage_only:
-            limit, unlimited = known.memory_limit  # type: ignore[misc]
-            return replace(figures, memory_limit_bytes=limit, memory_unlimited=unlimited)
-        if not getattr(stats, "vanished", False):
+        if prev is None and stats.cpu_usage_ns is not None:
+            self._missing_rates = True
+        if not stats.vanished:
             known.memory_limit = (figures.memory_limit_bytes, figures.memory_unlimited)
         return figures
+
+    @property
+    def resample_soon(self) -> bool:
+        """The last refresh showed running containers without a CPU rate (first sight, or back on screen after
+        a pause): a second sample soon fills them in."""
+        return self._missing_rates
 
     def _has_pod_cgroup(self, location: Any) -> bool:
         pod_location = getattr(self.cgroups, "pod_location", None)
@@ -417,7 +433,7 @@ class Collector:
 
     def _pod_cgroups(self, pods: list[Any]) -> list[Any]:
         """Pod figures from the pod cgroup, found through any running container of the pod (one light read)."""
-        if self.cgroups is None or not hasattr(self.cgroups, "read_pod"):
+        if self.cgroups is None or not hasattr(self.cgroups, "read_pod") or self._pods_hidden:
             return pods
         out, samples = [], {}
         for pod in pods:
@@ -431,7 +447,12 @@ class Collector:
                 out.append(pod)
                 continue
             samples[pod.id] = stats
-            own = figures_from(stats, self._prev_pod_stats.get(pod.id), self._cpu_cores)
+            prev = self._prev_pod_stats.get(pod.id)
+            if prev is not None and stats.timestamp_ns - prev.timestamp_ns > RATE_MAX_GAP_NS:
+                prev = None
+            if prev is None and stats.cpu_usage_ns is not None:
+                self._missing_rates = True
+            own = figures_from(stats, prev, self._cpu_cores)
             out.append(replace(pod, figures=with_pod_cgroup(own, pod.figures)))
         self._prev_pod_stats = samples  # pods gone, or with nothing running, start their rate afresh
         return out

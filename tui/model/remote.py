@@ -52,7 +52,7 @@ class RemoteCollector:
         return summary
 
     def refresh(self, *, snapshots: bool = False, images: bool = False, tasks: bool = False,
-                container_stats: bool = True) -> NodePicture:
+                container_stats: bool = True, pod_stats: bool = True) -> NodePicture:
         now = self.clock()
         snap = self.api.snapshot()
         summary = self._summary(snap.node_name) if snap.ok else None

@@ -478,7 +478,7 @@ def _working_set(usage: int | None, inactive_file: int | None) -> int | None:
     return max(usage - inactive_file, 0)
 
 
-def _read_v1(location: CgroupLocation, full: bool, sample: _Sample, usage_only: bool = False) -> dict[str, object]:
+def _read_v1(location: CgroupLocation, full: bool, sample: _Sample) -> dict[str, object]:
     cpu_dir = location.dir("cpu")
     cpuacct_dir = location.dir("cpuacct")
     memory_dir = location.dir("memory")
@@ -486,16 +486,19 @@ def _read_v1(location: CgroupLocation, full: bool, sample: _Sample, usage_only: 
     figures: dict[str, object] = {"timestamp_ns": time.monotonic_ns()}
 
     figures["cpu_usage_ns"] = _uint_file(sample, cpuacct_dir, "cpuacct.usage")
-    if usage_only:
-        _read_v1_memory_usage(memory_dir, sample, figures)
-        return figures
     cpu_stat = _keyed_file(sample, cpu_dir, "cpu.stat", _V1_CPU_STAT)
     if cpu_stat is not None:
         figures["cpu_nr_periods"] = cpu_stat.get("nr_periods")
         figures["cpu_nr_throttled"] = cpu_stat.get("nr_throttled")
         figures["cpu_throttled_ns"] = cpu_stat.get("throttled_time")
 
-    _read_v1_memory_usage(memory_dir, sample, figures)
+    usage = _uint_file(sample, memory_dir, "memory.usage_in_bytes")
+    figures["memory_usage_bytes"] = usage
+    memory_stat = _keyed_file(sample, memory_dir, "memory.stat", _V1_MEMORY_STAT)
+    if memory_stat is not None:
+        figures["memory_working_set_bytes"] = _working_set(usage, memory_stat.get("total_inactive_file"))
+        figures["memory_rss_bytes"] = memory_stat.get("total_rss")
+        figures["memory_cache_bytes"] = memory_stat.get("total_cache")
     figures["memory_limit_bytes"], figures["memory_unlimited"] = _limit_file(
         sample, memory_dir, "memory.limit_in_bytes")
     figures["pids_current"] = _uint_file(sample, pids_dir, "pids.current")
@@ -510,16 +513,6 @@ def _read_v1(location: CgroupLocation, full: bool, sample: _Sample, usage_only: 
         # Hybrid: a container with its own cgroup2 directory still gets pressure figures from there.
         _read_pressure(location.dir(UNIFIED), sample, figures)
     return figures
-
-
-def _read_v1_memory_usage(memory_dir: str | None, sample: _Sample, figures: dict[str, object]) -> None:
-    usage = _uint_file(sample, memory_dir, "memory.usage_in_bytes")
-    figures["memory_usage_bytes"] = usage
-    memory_stat = _keyed_file(sample, memory_dir, "memory.stat", _V1_MEMORY_STAT)
-    if memory_stat is not None:
-        figures["memory_working_set_bytes"] = _working_set(usage, memory_stat.get("total_inactive_file"))
-        figures["memory_rss_bytes"] = memory_stat.get("total_rss")
-        figures["memory_cache_bytes"] = memory_stat.get("total_cache")
 
 
 def _read_blkio(blkio_dir: str | None, sample: _Sample, figures: dict[str, object]) -> None:
@@ -551,7 +544,7 @@ def _read_pressure(directory: str | None, sample: _Sample, figures: dict[str, ob
         figures[f"psi_{kind}_full_avg10"] = pressure.get("full")
 
 
-def _read_v2(location: CgroupLocation, full: bool, sample: _Sample, usage_only: bool = False) -> dict[str, object]:
+def _read_v2(location: CgroupLocation, full: bool, sample: _Sample) -> dict[str, object]:
     d = location.dir(UNIFIED)
     figures: dict[str, object] = {"timestamp_ns": time.monotonic_ns()}
 
@@ -572,8 +565,6 @@ def _read_v2(location: CgroupLocation, full: bool, sample: _Sample, usage_only: 
         figures["memory_working_set_bytes"] = _working_set(usage, memory_stat.get("inactive_file"))
         figures["memory_rss_bytes"] = memory_stat.get("anon")
         figures["memory_cache_bytes"] = memory_stat.get("file")
-    if usage_only:
-        return figures
     figures["memory_limit_bytes"], figures["memory_unlimited"] = _limit_file(sample, d, "memory.max")
     figures["pids_current"] = _uint_file(sample, d, "pids.current")
 
@@ -593,22 +584,22 @@ def _read_v2(location: CgroupLocation, full: bool, sample: _Sample, usage_only: 
 
 
 def read_location(location: CgroupLocation, full: bool = False,
-                  fetch: Callable[[str], bytes] = _read_path, *, usage_only: bool = False) -> CgroupStats:
-    """One sample of the cgroup at ``location``. Never raises for file trouble (see CgroupStats).
-    ``usage_only``: CPU usage and memory usage/working set only (three files), for rates and history of
-    containers no visible view shows."""
+                  fetch: Callable[[str], bytes] = _read_path) -> CgroupStats:
+    """One sample of the cgroup at ``location``. Never raises for file trouble (see CgroupStats)."""
     sample = _Sample(fetch)
     if location.mode is HierarchyMode.V2:
-        figures = _read_v2(location, full and not usage_only, sample, usage_only)
+        figures = _read_v2(location, full, sample)
     else:
-        figures = _read_v1(location, full and not usage_only, sample, usage_only)
+        figures = _read_v1(location, full, sample)
     if sample.missing and not location.exists():
         return CgroupStats(timestamp_ns=figures["timestamp_ns"], full=full, vanished=True)  # type: ignore[arg-type]
     return CgroupStats(full=full, problems=tuple(sample.problems), **figures)  # type: ignore[arg-type]
 
 
-# Half the soft limit, at most this: 1,000 containers and 500 pods keep 10,500 files.
+# At most this many kept files (1,000 containers and 500 pods keep 10,500), and never the last FD_RESERVE
+# descriptors of the soft limit (sockets, log files, the terminal).
 MAX_FD_BUDGET = 16384
+FD_RESERVE = 512
 
 
 def _default_fd_budget() -> int:
@@ -618,7 +609,7 @@ def _default_fd_budget() -> int:
         return 256
     if soft == resource.RLIM_INFINITY:
         return MAX_FD_BUDGET
-    return max(0, min(MAX_FD_BUDGET, soft // 2))
+    return max(0, min(MAX_FD_BUDGET, soft - FD_RESERVE, soft // 2 if soft < 4 * FD_RESERVE else soft))
 
 
 def raise_open_file_limit(wanted: int = 65536) -> int:
@@ -650,8 +641,9 @@ class CgroupReader:
                  layout: CgroupLayout | None = None, *, keep_open: bool = False,
                  max_open_files: int | None = None) -> None:
         """``keep_open`` keeps each container's cgroup files open and re-reads them with pread (about 5x cheaper
-        per file on cgroupfs) using at most ``max_open_files`` descriptors (default: half the soft RLIMIT_NOFILE,
-        at most MAX_FD_BUDGET); files beyond the budget are opened and closed per read as without ``keep_open``."""
+        per file on cgroupfs) using at most ``max_open_files`` descriptors (default: the soft RLIMIT_NOFILE less
+        FD_RESERVE, half of it when it is small, at most MAX_FD_BUDGET); files beyond the budget are opened and
+        closed per read as without ``keep_open``."""
         self.root = root
         self.proc_root = proc_root
         self._layout = layout
@@ -762,11 +754,10 @@ class CgroupReader:
         """Why the last ``resolve`` of this container found nothing, in words for the user."""
         return self._unresolved.get(container_id)
 
-    def read(self, location: CgroupLocation, full: bool = False, *, usage_only: bool = False) -> CgroupStats:
-        """A LIGHT sample (CPU, throttling, memory usage/working set/limit, pids current, OOM kills; 7 small files),
-        with ``full=True`` every figure, with ``usage_only`` CPU and memory usage alone (3 files). A vanished
-        cgroup gives ``vanished=True`` and no figures."""
-        return read_location(location, full, self._fetcher(location.container_id), usage_only=usage_only)
+    def read(self, location: CgroupLocation, full: bool = False) -> CgroupStats:
+        """A LIGHT sample (CPU, throttling, memory usage/working set/limit, pids current, OOM kills; 6-7 small
+        files) or, with ``full=True``, every figure. A vanished cgroup gives ``vanished=True`` and no figures."""
+        return read_location(location, full, self._fetcher(location.container_id))
 
     def pod_location(self, location: CgroupLocation) -> CgroupLocation | None:
         """The kubelet pod cgroup that holds this container's cgroup, if there is one (cached)."""
