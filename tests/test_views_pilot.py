@@ -172,7 +172,7 @@ async def test_a_container_that_exits_while_shown_turns_exited_without_waiting_f
 
             def sleeper():
                 t = table(app)
-                keys = [t.coordinate_to_cell_key((i, 0)).row_key.value for i in range(t.row_count)]
+                keys = t.keys
                 return rows(app)[keys.index(cid)] if cid in keys else None
 
             assert await wait_for(pilot, lambda: sleeper() is not None, timeout=10)
