@@ -276,3 +276,13 @@ async def test_cursor_and_rows_follow_focus_and_the_theme():
         app.theme = "textual-light" if app.theme != "textual-light" else "textual-dark"
         await pilot.pause()
         assert style_of(app, "pod-001").bgcolor != dark_row.bgcolor  # cached rows were repainted in the new theme
+
+
+async def test_a_row_listed_twice_is_shown_once():
+    app = TableApp(pods(3))
+    async with app.run_test(size=(60, 10)) as pilot:
+        table = table_of(app)
+        table.apply([pod(0), pod(1), pod(1, cpu="7m"), pod(2)])
+        await pilot.pause()
+        assert table.keys == ["key-0", "key-1", "key-2"]
+        assert [line.split()[1] for line in screen_lines(app)[1:4]] == ["pod-000", "pod-001", "pod-002"]

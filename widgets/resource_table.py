@@ -198,6 +198,10 @@ class ResourceTable(ScrollView, can_focus=True):
     def apply(self, rows: Iterable[Row]) -> None:
         """Show exactly ``rows`` in this order; repaint only the lines whose look changed."""
         rows = list(rows)
+        if len({r.key for r in rows}) != len(rows):
+            # Two rows under one key (a source listed a thing twice): show the first, never crash the screen.
+            seen: set[str] = set()
+            rows = [r for r in rows if not (r.key in seen or seen.add(r.key))]
         keep = self.current_key or self._pending_key
         self._pending_key = None
         old_keys = self._keys
@@ -209,8 +213,6 @@ class ResourceTable(ScrollView, can_focus=True):
         self._cells = [r.cells for r in rows]
         self._health = [r.health for r in rows]
         self._index = {k: i for i, k in enumerate(keys)}
-        if len(self._index) != len(keys):
-            raise ValueError("ResourceTable.apply: duplicate row keys")
         grew = self._grow_columns(rows)
         for gone in old_index.keys() - self._index.keys():
             self._strips.pop(gone, None)
