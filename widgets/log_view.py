@@ -369,17 +369,16 @@ class LogView(ScrollView, can_focus=True):
         if self._matches is None:
             block = line_id // _CHUNK
             key: tuple = ("ids", block)
+            if key in self._requested:
+                return
             candidates: Iterable[int] = range(max(block * _CHUNK, self._first), min((block + 1) * _CHUNK, self._hi))
         else:
-            row = self.row_of_id(line_id)
-            if not 0 <= row < self.row_count:
-                return
+            row, offset = self.row_of_id(line_id), self._row_offset()
             block = row // _CHUNK
-            key = ("rows", self._filter_gen, self._row_offset(), block)
-            offset = self._row_offset()
+            key = ("rows", self._filter_gen, offset, block)
+            if key in self._requested or not 0 <= row < self.row_count:
+                return
             candidates = self._matches[offset + block * _CHUNK: offset + min((block + 1) * _CHUNK, self.row_count)]
-        if key in self._requested:
-            return
         ids = [i for i in candidates if i not in self._lines]  # following: only the lines new since last time
         if not ids:
             ids = [line_id]
