@@ -234,7 +234,15 @@ def cmd_tui(args: argparse.Namespace, address: str) -> int:
     return app.return_code or 0
 
 
+# A refresh at 500 pods allocates some 100,000 short-lived objects, almost none in reference cycles: collect
+# the youngest generation every 20,000 allocations instead of 700 (GC fell from 35 to 8 ms per refresh).
+GC_THRESHOLDS = (20_000, 20, 50)
+
+
 def main(argv: list[str] | None = None) -> int:
+    import gc
+
+    gc.set_threshold(*GC_THRESHOLDS)
     args = build_parser().parse_args(argv)
     setup_logging(args)
     if args.command == "info":

@@ -5,6 +5,7 @@ A refresh builds a new picture; views render it. Nothing here does I/O.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any, Iterable
 
 OK = "ok"
@@ -144,24 +145,23 @@ class PodRow:
     def key(self) -> str:
         return self.id
 
-    @property
+    @cached_property
     def current(self) -> tuple[ContainerRow, ...]:
         """The newest attempt of each container; older attempts are history and do not colour the pod."""
         return newest_attempts(self.containers)
 
-    @property
+    @cached_property
     def health(self) -> str:
-        current = self.current
-        if any(c.health == "oom" for c in current):
+        healths = {c.health for c in self.current}
+        if "oom" in healths:
             return "oom"
-        if any(c.health == "failed" for c in current):
+        if "failed" in healths:
             return "failed"
-        if self.state != "READY" or (current and all(c.health == "done" for c in current)):
+        if self.state != "READY" or healths == {"done"}:
             return "done"
-        if any(c.health == "pending" for c in current):
-            return "pending"
-        if any(c.health == "throttled" for c in current):
-            return "throttled"
+        for word in ("pending", "throttled"):
+            if word in healths:
+                return word
         return "ok"
 
 

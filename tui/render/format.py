@@ -1,8 +1,6 @@
 """Formatting of figures for table cells: pure, locale-free, '-' for anything unknown."""
 from __future__ import annotations
 
-import humanize
-
 UNKNOWN = "-"
 
 
@@ -16,10 +14,26 @@ def cpu(cores: float | None) -> str:
     return f"{cores:.1f}"
 
 
+_BINARY_UNITS = ("KiB", "MiB", "GiB", "TiB", "PiB", "EiB", "ZiB", "YiB", "RiB", "QiB")
+
+
 def mem(value: int | None) -> str:
+    """Bytes in binary units with one decimal ("1.5 GiB"), exactly as humanize.naturalsize(binary=True,
+    format="%.1f") writes them (a test holds the two together); done here because the tables format thousands
+    of sizes per refresh and this costs a tenth of the call into humanize."""
     if value is None:
         return UNKNOWN
-    return humanize.naturalsize(value, binary=True, format="%.1f")
+    size = abs(value)
+    if size == 1:
+        return f"{int(value)} Byte"
+    if size < 1024:
+        return f"{int(value)} Bytes"
+    exp, unit = 1, 1024
+    while exp < len(_BINARY_UNITS) and size >= unit * 1024:
+        exp, unit = exp + 1, unit * 1024
+    if exp < len(_BINARY_UNITS) and float(f"{size / unit:.1f}") >= 1024:  # rounding reached the next unit
+        exp, unit = exp + 1, unit * 1024
+    return f"{value / unit:.1f} {_BINARY_UNITS[exp - 1]}"
 
 
 def limit(value: int | None, unlimited: bool) -> str:
