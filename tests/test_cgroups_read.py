@@ -416,3 +416,16 @@ def test_keep_open_respects_the_descriptor_budget(tmp_path):
     assert s.io_read_bytes == 10485760 + 1048576 and s.pids_current == 17  # files past the budget still read
     reader.close()
     assert reader.open_file_count == 0
+
+
+def test_a_dropped_keep_open_reader_closes_its_files(tmp_path):
+    import gc
+
+    root = copy_tree(tmp_path, "v1-cgroupfs")
+    before = len(os.listdir("/proc/self/fd"))
+    reader = CgroupReader(root=str(root), proc_root=PROC, keep_open=True)
+    reader.read(reader.resolve(CTR, pid=4444))
+    assert reader.open_file_count > 0 and len(os.listdir("/proc/self/fd")) > before
+    del reader
+    gc.collect()
+    assert len(os.listdir("/proc/self/fd")) == before

@@ -178,16 +178,17 @@ def test_unreadable_and_garbled_cgroup_files(demo_node, scratch_pod, collector, 
     status = collector.cri.container_status(victim, verbose=True)
     location = CgroupReader().resolve(victim, cgroups_path=status.runtime_spec["linux"]["cgroupsPath"])
     memory_dir = location.dir("memory")
-    real_read = cgroups_module._read_path
+    real_open = cgroups_module._open_file
 
-    def refusing_read(path: str) -> bytes:
+    def refusing_open(path: str) -> int:
         if path.startswith(memory_dir + "/"):
             raise PermissionError(errno.EACCES, "Permission denied", path)
         if path == os.path.join(location.dir("cpuacct"), "cpuacct.usage"):
             raise OSError(errno.EIO, "Input/output error", path)
-        return real_read(path)
+        return real_open(path)
 
-    monkeypatch.setattr(cgroups_module, "_read_path", refusing_read)
+    monkeypatch.setattr(cgroups_module, "_open_file", refusing_open)
+    collector.cgroups.close()  # files kept open from earlier refreshes would still read
     picture = collector.refresh()
     shown = cells(picture, victim)
     assert shown["MEM"] == "-" and shown["CPU"] == "-", shown
@@ -197,7 +198,7 @@ def test_unreadable_and_garbled_cgroup_files(demo_node, scratch_pod, collector, 
     assert not stats.vanished  # unreadable is not gone
 
     # Readable again: the figures come back (CPU after two samples again).
-    monkeypatch.setattr(cgroups_module, "_read_path", real_read)
+    monkeypatch.setattr(cgroups_module, "_open_file", real_open)
     warmed_up(collector, [victim])
 
     # A file that holds garbage (a file bind-mounted over the kernel's): that figure is unknown, nothing else.
@@ -208,11 +209,13 @@ def test_unreadable_and_garbled_cgroup_files(demo_node, scratch_pod, collector, 
     if mounted.returncode != 0:
         pytest.skip(f"cannot bind-mount over a cgroup file here: {mounted.stderr.strip()}")
     try:
+        collector.cgroups.close()  # a file kept open before the mount would still read the kernel's
         picture = collector.refresh()
         shown = cells(picture, victim)
         assert shown["MEM"] == "-" and shown["CPU"] != "-" and shown["PIDS"] != "-", shown
         assert shape(picture, {victim}) == shape(before, {victim})
     finally:
+        collector.cgroups.close()  # a kept file would keep the mount busy
         subprocess.run(["umount", target], check=True)
     picture = collector.refresh()
     assert cells(picture, victim)["MEM"] != "-"

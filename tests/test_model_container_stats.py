@@ -4,6 +4,7 @@ list figure again (a captured cgroup v2 tree, written to between refreshes)."""
 from __future__ import annotations
 
 import shutil
+from dataclasses import replace
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -148,7 +149,7 @@ class FakeContainerd:
         pass
 
 
-def test_first_sight_places_a_running_container_by_its_task_pid_and_fetches_status_later(tmp_path):
+def test_first_sight_places_a_running_container_in_its_pod_cgroup_and_fetches_status_later(tmp_path):
     root = tmp_path / "v1-cgroupfs"  # where /proc/4444/cgroup of the captured proc tree points
     shutil.copytree(FIXTURES / "v1-cgroupfs", root, symlinks=True)
     cri = CountingCri()
@@ -157,7 +158,7 @@ def test_first_sight_places_a_running_container_by_its_task_pid_and_fetches_stat
         first = collector.refresh()
         row = first.containers[0]
         assert cri.status_calls == 0  # no per-container RPC before the first picture
-        assert row.figures.memory_working_set_bytes is not None  # figures found through /proc/4444/cgroup
+        assert row.figures.memory_working_set_bytes is not None  # kubepods/burstable/pod<uid>/<id>
         assert first.pods[0].figures.memory_working_set_bytes is not None
         assert row.log_path == "" and collector.status_pending == 1
 
@@ -168,8 +169,33 @@ def test_first_sight_places_a_running_container_by_its_task_pid_and_fetches_stat
         assert cri.status_calls == 1  # once per container state, not per refresh
 
 
-def test_without_a_task_list_status_is_fetched_at_first_sight(node):
-    collector, _ = node  # no containerd client: the cgroup comes from the status' cgroupsPath
+def test_a_container_outside_the_kubelet_layout_is_placed_once_its_status_is_fetched(node):
+    collector, _ = node
+
+    class ElsewhereCri(CountingCri):
+        def list_containers(self):
+            [c] = super().list_containers()
+            return [replace(c, labels={**c.labels, "io.kubernetes.pod.uid": "not-this-pods-uid"})]
+
+    collector.cri = cri = ElsewhereCri()
     first = collector.refresh()
-    assert first.containers[0].log_path == "/var/log/pods/x/app/0.log"
-    assert collector.status_pending == 0
+    assert first.containers[0].figures.memory_working_set_bytes is None and cri.status_calls == 0
+    assert collector.status_pending == 1
+    collector.fill_status()
+    assert cri.status_calls == 1
+    figures = collector.refresh().containers[0].figures  # placed by the status' OCI cgroupsPath
+    assert figures.memory_working_set_bytes is not None and figures.memory_limit_bytes == 268435456
+
+
+def test_a_log_file_where_the_kubelet_puts_it_spares_the_status_call(tmp_path):
+    root = tmp_path / "v1-cgroupfs"
+    shutil.copytree(FIXTURES / "v1-cgroupfs", root, symlinks=True)
+    log = tmp_path / "pods" / f"ns_web_{POD_UID}" / "app" / "0.log"
+    log.parent.mkdir(parents=True)
+    log.write_text("2026-11-26T09:00:00.000000000Z stdout F hello\n")
+    cri = CountingCri()
+    with CgroupReader(root=str(root), proc_root=str(FIXTURES / "proc")) as reader:
+        collector = Collector(cri, FakeContainerd(), reader, pods_dir=str(tmp_path / "pods"))
+        row = collector.refresh().containers[0]
+        assert row.log_path == str(log)
+        assert collector.status_pending == 0 and cri.status_calls == 0

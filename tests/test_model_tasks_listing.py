@@ -54,9 +54,16 @@ def make(clock):
     return Collector(FakeCri(), ctd, None, pods_dir="/nonexistent", clock=clock), ctd
 
 
-def test_without_an_event_stream_every_refresh_lists_tasks():
+def test_the_first_picture_goes_without_a_task_list_unless_a_view_asks():
     c, ctd = make(lambda: 100.0)
-    for _ in range(3):
+    assert c.refresh().tasks == () and ctd.listings == 0
+    c2, ctd2 = make(lambda: 100.0)
+    assert c2.refresh(tasks=True).tasks[0].pid == 42 and ctd2.listings == 1
+
+
+def test_without_an_event_stream_every_later_refresh_lists_tasks():
+    c, ctd = make(lambda: 100.0)
+    for _ in range(4):
         c.refresh()
     assert ctd.listings == 3
 
@@ -65,6 +72,8 @@ def test_with_live_events_only_changes_view_or_age_list_tasks():
     now = [100.0]
     c, ctd = make(lambda: now[0])
     c.events_live = True
+    c.refresh()  # the first picture: no list
+    now[0] += 1
     picture = c.refresh()
     assert ctd.listings == 1 and picture.tasks[0].pid == 42
     now[0] += 2
@@ -80,3 +89,16 @@ def test_with_live_events_only_changes_view_or_age_list_tasks():
     now[0] += collector_module.TASKS_MAX_AGE_S + 1
     c.refresh()
     assert ctd.listings == 4
+
+
+def test_a_recent_enough_task_list_is_used_again_when_asked():
+    now = [100.0]
+    c, ctd = make(lambda: now[0])
+    c.refresh()
+    c.list_tasks()  # what a dump does between its samples
+    now[0] += 1
+    picture = c.refresh(tasks_max_age_s=5)  # a dump's second sample
+    assert ctd.listings == 1 and picture.tasks[0].pid == 42
+    now[0] += 10
+    c.refresh(tasks_max_age_s=5)
+    assert ctd.listings == 2  # older than allowed: listed again

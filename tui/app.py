@@ -91,6 +91,7 @@ class N9sApp(App):
 
     def on_unmount(self) -> None:
         self._stop.set()
+        gc.unfreeze()  # what the first paint froze may be collected again once the app is gone
         if self.events is not None:
             # Closing the channel cancels the blocking event stream, so its worker thread can end.
             self.events.close()

@@ -109,14 +109,17 @@ def dump(collector: Any, *, interval: float = 1.0, fmt: str = "json") -> str:
     if first.stale or first.local_only:  # the runtime never answered
         health = first.source("runtime")
         raise Unreachable(health.message if health else "the runtime is unreachable")
-    fill = getattr(collector, "fill_status", None)
-    if fill is not None:
-        fill(budget_s=30.0)  # log paths and cgroup paths the first refresh left for later
+    # Between the samples: the task list (the first picture goes without) and the status calls it deferred.
+    if hasattr(collector, "list_tasks"):
+        collector.list_tasks()
+    if hasattr(collector, "fill_status"):
+        collector.fill_status(budget_s=30.0)
     # The interval is between the two samples: the first refresh and the status calls count toward it.
     remaining = interval - (time.monotonic() - started)
     if remaining > 0:
         time.sleep(remaining)
-    picture = collector.refresh(snapshots=True, images=True)
+    # containerd asks every shim for each task's state on a task list: the first sample's list is recent enough.
+    picture = collector.refresh(snapshots=True, images=True, tasks_max_age_s=max(interval, 0.0) + 10.0)
     if fmt == "table":
         return tables(picture)
     return json.dumps(picture_dict(picture), indent=2) + "\n"

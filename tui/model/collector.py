@@ -7,6 +7,7 @@ cgroup files of running containers; one RPC per container happens only the first
 """
 from __future__ import annotations
 
+import os
 import socket
 import threading
 import time
@@ -138,6 +139,7 @@ class Collector:
         self._local: Any = None  # LocalView, made when the runtime cannot be used at all
         self._containers_hidden = False
         self._pods_hidden = False
+        self._tasks_max_age_s: float | None = None
         self._missing_rates = False  # the last refresh had running containers with no CPU rate yet
         self._status_pending: set[str] = set()
 
@@ -153,16 +155,19 @@ class Collector:
 
     # ---- the refresh ----
     def refresh(self, *, snapshots: bool = False, images: bool = False, tasks: bool = False,
-                container_stats: bool = True, pod_stats: bool = True) -> NodePicture:
+                container_stats: bool = True, pod_stats: bool = True,
+                tasks_max_age_s: float | None = None) -> NodePicture:
         """Build a new picture. Never raises for a source failure: the failing part is marked instead.
         ``tasks`` asks for a fresh task list even when no event said it changed (the tasks view).
         ``container_stats=False`` (no container list on screen): the cgroups of containers inside a pod cgroup
         are not read (their rows keep only the memory limit of their last read); pods get every list figure from
         their pod cgroup. ``pod_stats=False`` (no pod list on screen): pod cgroups are not read. A view that
-        shows them again reads them again (see ``resample_soon``)."""
+        shows them again reads them again (see ``resample_soon``). ``tasks_max_age_s``: a task list read at most
+        this long ago is used again (a dump's second sample, one interval after the first)."""
         with self._lock:
             self._containers_hidden = not container_stats
             self._pods_hidden = not pod_stats
+            self._tasks_max_age_s = tasks_max_age_s
             return self._refresh(snapshots=snapshots, images=images, tasks=tasks)
 
     def note_task_event(self) -> None:
@@ -187,7 +192,9 @@ class Collector:
         self._missing_rates = False
         was_ok = self._health.get("runtime")
         self._set_health("runtime", OK)
-        want_tasks = tasks or was_ok is None or was_ok.state != OK
+        # The first picture goes without a task list (containerd would ask every shim first); a runtime that
+        # comes back gets one.
+        want_tasks = tasks or (was_ok is not None and was_ok.state != OK)
 
         tasks = self._tasks(want_tasks, now)
         task_by_id = {t.container_id: t for t in tasks}
@@ -255,9 +262,21 @@ class Collector:
 
     def _tasks(self, wanted: bool, now: float) -> list[Any]:
         self._tasks_fresh = False
-        if self.containerd is None:
+        if self.containerd is None or (self._task_cache is None and not wanted and self._last is None):
             return []
-        stale = now - self._tasks_listed_at > TASKS_MAX_AGE_S
+        return self._list_tasks_if_due(wanted, now)
+
+    def list_tasks(self) -> None:
+        """Read the task list now (a dump reads it between its two samples); the next refresh joins it."""
+        with self._lock:
+            if self.containerd is not None:
+                self._list_tasks_if_due(True, self.clock())
+
+    def _list_tasks_if_due(self, wanted: bool, now: float) -> list[Any]:
+        age = now - self._tasks_listed_at
+        if self._task_cache is not None and self._tasks_max_age_s is not None and age <= self._tasks_max_age_s:
+            return self._task_cache
+        stale = age > TASKS_MAX_AGE_S
         if not (wanted or stale or self._tasks_dirty or not self.events_live or self._task_cache is None):
             return self._task_cache
         self._tasks_dirty = False  # before the call: an event arriving meanwhile asks again
@@ -285,16 +304,25 @@ class Collector:
         if task is not None and task.pid:
             known.pid = task.pid
         # One status call per container per state it reaches: the log path at first sight, the exit code on exit.
-        # A running container whose pid the task list gave is placed by /proc/<pid>/cgroup instead, and its status
-        # waits for fill_status (a thousand status calls would hold the first picture back by a second or more).
+        # A running container is placed in the kubelet's pod cgroup (or by its task's /proc/<pid>/cgroup) and its
+        # log found where the kubelet writes it; only when that fails does its status wait for fill_status (a
+        # thousand status calls would hold the first picture back by a second or more).
         if known.status_fetched_for_state != c.state:
-            if c.state == "RUNNING" and known.pid:
-                self._status_pending.add(c.id)
+            if c.state == "RUNNING" and (known.pid or c.labels.get("io.kubernetes.pod.uid")):
+                known.log_path = known.log_path or self._kubelet_log_path(c)
+                if known.log_path:
+                    known.status_fetched_for_state = c.state  # all a list needs is known without asking
+                else:
+                    self._status_pending.add(c.id)
             else:
                 self._learn_status(c.id, known, c.state)
         figures = Figures()
         if c.state == "RUNNING" and self.cgroups is not None:
-            figures = self._figures(c.id, known)
+            figures = self._figures(c.id, known, c.labels.get("io.kubernetes.pod.uid", ""))
+            if known.location is None and not known.cgroups_path:
+                # Not where the kubelet would put it: its status names the cgroup (OCI cgroupsPath).
+                known.status_fetched_for_state = ""
+                self._status_pending.add(c.id)
         cpu_hist, mem_hist = self._history(c.id, figures)
         exit_code = known.exit_code
         if exit_code is None and task is not None and task.status == "STOPPED":
@@ -325,6 +353,17 @@ class Collector:
             cpu_history=cpu_hist,
             memory_history=mem_hist,
         )
+
+    def _kubelet_log_path(self, c: Any) -> str:
+        """Where the kubelet puts a container's log (<pods dir>/<namespace>_<pod>_<uid>/<name>/<attempt>.log),
+        if that file exists; "" otherwise (containers not made by a kubelet, or another pods dir)."""
+        labels = c.labels
+        parts = (labels.get("io.kubernetes.pod.namespace"), labels.get("io.kubernetes.pod.name"),
+                 labels.get("io.kubernetes.pod.uid"), c.name)
+        if not all(parts) or any("/" in p or p in (".", "..") for p in parts):  # type: ignore[operator]
+            return ""
+        path = os.path.join(self.pods_dir, "_".join(parts[:3]), c.name, f"{c.attempt}.log")  # type: ignore[arg-type]
+        return path if os.path.isfile(path) else ""
 
     @property
     def status_pending(self) -> int:
@@ -383,10 +422,11 @@ class Collector:
             known.reason = status.reason
             known.finished_at_ns = status.finished_at_ns
 
-    def _figures(self, cid: str, known: _Known) -> Figures:
+    def _figures(self, cid: str, known: _Known, pod_uid: str = "") -> Figures:
         if known.location is None:
             try:
-                known.location = self.cgroups.resolve(cid, cgroups_path=known.cgroups_path or None, pid=known.pid)
+                known.location = self.cgroups.resolve(cid, cgroups_path=known.cgroups_path or None, pid=known.pid,
+                                                      pod_uid=pod_uid)
             except OSError:
                 known.location = None
             if known.location is None:

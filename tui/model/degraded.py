@@ -16,6 +16,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
+from ..sources.cgroup_paths import pod_cgroup_paths
 from .picture import ContainerRow, Figures, PodRow
 
 LOCAL_PREFIX = "local:"  # row keys of pods and containers found this way (never a runtime id)
@@ -23,8 +24,6 @@ LOCAL_PREFIX = "local:"  # row keys of pods and containers found this way (never
 # Pod and namespace names are DNS labels/subdomains (no "_"), a UID has no "_": the directory name splits in three.
 _POD_DIR = re.compile(r"^([a-z0-9]([-a-z0-9]*[a-z0-9])?)_([a-z0-9]([-.a-z0-9]*[a-z0-9])?)_([0-9A-Za-z-]+)$")
 _LOG_FILE = re.compile(r"^(\d+)\.log$")
-
-QOS_CLASSES = ("", "burstable", "besteffort")
 
 
 @dataclass(frozen=True)
@@ -79,19 +78,6 @@ def _containers(pod_dir: str) -> list[LogContainer]:
             attempt = max(attempts)
             out.append(LogContainer(entry.name, attempt, os.path.join(entry.path, f"{attempt}.log")))
     return out
-
-
-def pod_cgroup_paths(uid: str) -> list[str]:
-    """Where the kubelet puts the cgroup of the pod with this UID (cgroupfs and systemd drivers, every QoS class)."""
-    underscored = uid.replace("-", "_")
-    paths = []
-    for qos in QOS_CLASSES:
-        paths.append(f"/kubepods/{qos}/pod{uid}" if qos else f"/kubepods/pod{uid}")
-        if qos:
-            paths.append(f"/kubepods.slice/kubepods-{qos}.slice/kubepods-{qos}-pod{underscored}.slice")
-        else:
-            paths.append(f"/kubepods.slice/kubepods-pod{underscored}.slice")
-    return paths
 
 
 @dataclass

@@ -363,6 +363,31 @@ def location_for_proc(layout: CgroupLayout, container_id: str, proc: ProcCgroups
     return CgroupLocation(container_id=container_id, mode=layout.mode, path=path, dirs=dirs, source="proc")
 
 
+# The kubelet's QoS classes as cgroup parents ("" = Guaranteed, directly under kubepods).
+QOS_CLASSES = ("", "burstable", "besteffort")
+
+
+def pod_cgroup_paths(uid: str) -> list[str]:
+    """Where the kubelet puts the cgroup of the pod with this UID (cgroupfs and systemd drivers, every QoS class)."""
+    underscored = uid.replace("-", "_")
+    paths = []
+    for qos in QOS_CLASSES:
+        paths.append(f"/kubepods/{qos}/pod{uid}" if qos else f"/kubepods/pod{uid}")
+        if qos:
+            paths.append(f"/kubepods.slice/kubepods-{qos}.slice/kubepods-{qos}-pod{underscored}.slice")
+        else:
+            paths.append(f"/kubepods.slice/kubepods-pod{underscored}.slice")
+    return paths
+
+
+def container_cgroup_names(pod_path: str, container_id: str) -> list[str]:
+    """A CRI container's cgroup inside its pod cgroup: ``<id>`` (cgroupfs driver), ``cri-containerd-<id>.scope``
+    (systemd driver)."""
+    if pod_path.endswith(".slice"):
+        return [f"{pod_path}/cri-containerd-{container_id}.scope", f"{pod_path}/{container_id}"]
+    return [f"{pod_path}/{container_id}", f"{pod_path}/cri-containerd-{container_id}.scope"]
+
+
 _POD_CGROUPFS = re.compile(r"^pod[0-9A-Fa-f][0-9A-Fa-f_-]*$")
 _POD_SYSTEMD = re.compile(r"^kubepods(?:-[a-z]+)?-pod([0-9A-Fa-f][0-9A-Fa-f_]*)\.slice$")
 

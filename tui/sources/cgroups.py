@@ -34,9 +34,11 @@ from n9s.sources.cgroup_paths import (
     CgroupLocation,
     HierarchyMode,
     cgroup_path_from_spec,
+    container_cgroup_names,
     detect_layout,
     location_for_path,
     location_for_proc,
+    pod_cgroup_paths,
     pod_location,
     read_proc_cgroup,
 )
@@ -335,8 +337,12 @@ def _read_fd(fd: int) -> bytes:
             raise _TooLarge
 
 
+def _open_file(path: str) -> int:
+    return os.open(path, _OPEN_FLAGS)
+
+
 def _read_path(path: str) -> bytes:
-    fd = os.open(path, _OPEN_FLAGS)
+    fd = _open_file(path)
     try:
         return _read_fd(fd)
     finally:
@@ -366,7 +372,7 @@ class _OpenFiles:
                     del files[path]
                     self._count -= 1
                     os.close(fd)
-            fd = os.open(path, _OPEN_FLAGS)
+            fd = _open_file(path)
             try:
                 data = _read_fd(fd)
             except BaseException:
@@ -396,6 +402,15 @@ class _OpenFiles:
     @property
     def count(self) -> int:
         return self._count
+
+    def __del__(self) -> None:
+        # Raw descriptors are not closed by the garbage collector: a reader dropped without close() would leak them.
+        for files in getattr(self, "_owners", {}).values():
+            for fd in files.values():
+                try:
+                    os.close(fd)
+                except OSError:
+                    pass
 
 
 class _Sample:
@@ -650,6 +665,7 @@ class CgroupReader:
         self._locations: dict[str, CgroupLocation] = {}
         self._pod_locations: dict[str, CgroupLocation | None] = {}
         self._unresolved: dict[str, str] = {}
+        self._pod_paths: dict[str, str] = {}  # pod uid -> the kubelet pod cgroup path found for it
         self._open_files: _OpenFiles | None = None
         if keep_open:
             if max_open_files is None:
@@ -693,17 +709,19 @@ class CgroupReader:
         self._layout = None
         self._locations.clear()
         self._pod_locations.clear()
+        self._pod_paths.clear()
         self._unresolved.clear()
         return self.layout
 
     def resolve(self, container_id: str, cgroups_path: str | None = None,
-                pid: int | None = None) -> CgroupLocation | None:
-        """The cgroup of a container, from its OCI ``linux.cgroupsPath`` (preferred) or from
-        ``/proc/<pid>/cgroup`` of its init process. Cached per container id; a different ``cgroups_path`` than the
-        cached one resolves again. None when neither names an existing cgroup (see ``unresolved_reason``)."""
+                pid: int | None = None, pod_uid: str | None = None) -> CgroupLocation | None:
+        """The cgroup of a container, from its OCI ``linux.cgroupsPath`` (preferred), from ``/proc/<pid>/cgroup``
+        of its init process, or where the kubelet puts it inside the cgroup of the pod with ``pod_uid``. Cached per
+        container id; a different ``cgroups_path`` than the cached one resolves again. None when nothing names an
+        existing cgroup (see ``unresolved_reason``)."""
         cached = self._locations.get(container_id)
         if cached is not None and (cgroups_path is None or cgroups_path == cached.cgroups_path
-                                   or cached.source == "proc"):
+                                   or cached.source in ("proc", "kubelet")):
             return cached
         layout = self.layout
         if layout.mode is HierarchyMode.NONE:
@@ -732,9 +750,30 @@ class CgroupReader:
                 if location is not None and location.exists():
                     return self._remember(location)
                 reasons.append(f"/proc/{pid}/cgroup names no cgroup directory under {self.root}")
+        if pod_uid:
+            location = self._in_pod_cgroup(layout, container_id, pod_uid)
+            if location is not None:
+                return self._remember(location)
+            reasons.append(f"no cgroup for it under a kubelet pod cgroup of pod {pod_uid}")
         if not reasons:
             reasons.append("neither a cgroupsPath nor a pid was given")
         return self._fail(container_id, "; ".join(reasons))
+
+    def _in_pod_cgroup(self, layout: CgroupLayout, container_id: str, pod_uid: str) -> CgroupLocation | None:
+        pod_path = self._pod_paths.get(pod_uid)
+        candidates = [pod_path] if pod_path else pod_cgroup_paths(pod_uid)
+        for path in candidates:
+            pod = location_for_path(layout, container_id, path, "kubelet")
+            if pod is None or not pod.exists():
+                continue
+            if len(self._pod_paths) > 4096:  # pods come and go; their uids are never reused
+                self._pod_paths.clear()
+            self._pod_paths[pod_uid] = path
+            for name in container_cgroup_names(path, container_id):
+                location = location_for_path(layout, container_id, name, "kubelet")
+                if location is not None and location.exists():
+                    return location
+        return None
 
     def _remember(self, location: CgroupLocation) -> CgroupLocation:
         if self._open_files is not None and location.container_id in self._locations:

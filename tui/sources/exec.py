@@ -15,7 +15,7 @@ import ssl
 import termios
 import threading
 from dataclasses import dataclass
-from typing import Callable, Iterator
+from typing import Any, Callable, Iterator
 
 import websocket
 
@@ -111,7 +111,7 @@ class StreamSession:
         if self._ws.getsubprotocol() != PROTOCOL:
             self._ws.close()
             raise CallFailed(f"the streaming server does not speak {PROTOCOL}, so exit codes would be lost")
-        self._ws.settimeout(None)  # waits go through select(); a frame that has begun is read whole
+        self._ws.settimeout(None)  # waits go through poll(); a frame that has begun is read whole
         self._send_lock = threading.Lock()
         self._closed = False
         self.reports_exit_code = reports_exit_code
@@ -147,8 +147,7 @@ class StreamSession:
         (then `closed` is true and `status` holds what the server said)."""
         while not self._closed:
             if timeout is not None:
-                ready, _, _ = select.select([self], [], [], timeout)
-                if not ready:
+                if not wait_readable([self], timeout):
                     return None
             try:
                 opcode, data = self._ws.recv_data()
@@ -232,13 +231,33 @@ def _session_mode(attrs: list, *, tty: bool, echo: bool) -> list:
     return mode
 
 
+def wait_readable(sources: list[Any], timeout: float | None) -> list[Any]:
+    """The ``sources`` (fds or objects with ``fileno()``) ready to read, ended or failed, waiting at most
+    ``timeout`` seconds (None: until one is). poll(), not select(): n9s keeps thousands of cgroup files open, so
+    a socket's descriptor can be above select()'s limit of 1024."""
+    poller = select.poll()
+    by_fd: dict[int, Any] = {}
+    for source in sources:
+        fd = source if isinstance(source, int) else source.fileno()
+        by_fd[fd] = source
+        poller.register(fd, select.POLLIN | select.POLLPRI)
+    events = poller.poll(None if timeout is None else max(0, int(timeout * 1000)))
+    return [by_fd[fd] for fd, _ in events if fd in by_fd]
+
+
+def _wait(fd: int, mask: int, timeout: float) -> None:
+    poller = select.poll()
+    poller.register(fd, mask)
+    poller.poll(int(timeout * 1000))
+
+
 def _write_all(fd: int, data: bytes) -> None:
     view = memoryview(data)
     while view:
         try:
             written = os.write(fd, view)
         except BlockingIOError:
-            select.select([], [fd], [], 1.0)
+            _wait(fd, select.POLLOUT, 1.0)
             continue
         view = view[written:]
 
@@ -299,7 +318,7 @@ def _pump(session: StreamSession, stdin_fd: int, stdout_fd: int, wake_r: int, re
         if session.closed:  # a send failed: the connection is gone
             status = session.status or StreamStatus(None, "the connection to the runtime broke")
             return SessionEnd(status.exit_code, False, status.message)
-        ready, _, _ = select.select([session, wake_r, stdin_fd], [], [])  # a signal wakes it through wake_r
+        ready = wait_readable([session, wake_r, stdin_fd], None)  # a signal wakes it through wake_r
         if wake_r in ready:
             os.read(wake_r, 512)
         if send_size is not None and resized.is_set():
