@@ -55,3 +55,18 @@ async def test_a_failed_background_refresh_is_reported_and_refreshing_goes_on():
     async with app.run_test() as pilot:
         assert await wait_for(pilot, lambda: app.picture is not None)
         assert collector.calls >= 2
+
+
+async def test_views_that_ask_for_figures_do_not_wait_for_a_collection():
+    collector = CountingCollector()
+    collector.release.set()
+    app = N9sApp(collector, AppConfig(refresh_s=60.0, start_view="pods"))
+    async with app.run_test() as pilot:
+        assert await wait_for(pilot, lambda: app.picture is not None)
+        await pilot.pause(0.2)
+        empty = app.screen.query_one("#empty")
+        assert not empty.has_class("visible")  # the pod row shows; no "loading…"
+        await pilot.press(":")
+        await pilot.press(*"containers", "enter")
+        await pilot.pause(0.3)
+        assert str(empty.render()) == "no rows"  # this picture has no containers: said, not "loading…"

@@ -179,7 +179,8 @@ class BrowserScreen(Screen):
 
     def _collection_missing(self, view: ViewSpec) -> bool:
         p = self.picture
-        return any(getattr(p, need, None) is None for need in view.needs)
+        # Collections fetched only for their view ("snapshots", "images") are None in a picture taken without them.
+        return any(getattr(p, need, None) is None for need in view.needs if need in ("snapshots", "images"))
 
     def _render_crumbs(self, count: int) -> None:
         parts = []
@@ -197,7 +198,9 @@ class BrowserScreen(Screen):
         marked = len(self.table.marked)
         if marked:
             crumbs += f"  marked:{marked}"
-        self.query_one("#crumbs", Static).update(crumbs)
+        if crumbs != getattr(self, "_crumbs", None):  # an update asks for a layout pass of the whole screen
+            self._crumbs = crumbs
+            self.query_one("#crumbs", Static).update(crumbs)
 
     # ---- key availability ----
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
