@@ -133,7 +133,7 @@ def test_every_sandbox_and_container_is_joined_into_its_pod(demo_node, collector
 
 
 def test_tasks_are_named_after_their_container_or_pod(demo_node, collector):
-    picture = collector.refresh()
+    picture = collector.refresh(tasks=True)  # as the tasks view asks
     tasks = {t.container_id: t for t in picture.tasks}
     web = demo_node.pod("default/web")
     server = tasks[web.container("server")]

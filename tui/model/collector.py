@@ -140,6 +140,7 @@ class Collector:
         self._containers_hidden = False
         self._pods_hidden = False
         self._tasks_max_age_s: float | None = None
+        self._task_rows: tuple[Any, Any, tuple[TaskRow, ...]] = (None, None, ())
         self._missing_rates = False  # the last refresh had running containers with no CPU rate yet
         self._status_pending: set[str] = set()
 
@@ -202,14 +203,19 @@ class Collector:
         # The runtime lists in no stable order (a Go map): without a sort, rows would move on every refresh.
         rows.sort(key=lambda r: (r.namespace, r.pod_name, r.name, r.attempt, r.id))
         self._forget_gone({c.id for c in containers})
-        pods = self._pod_cgroups(build_pods(sandboxes, rows))
+        pods = self._build_pods(sandboxes, rows)
         pods, api = self._join_api(pods)
 
         node = self._node(now)
         sandbox_names = {s.id: s for s in sandboxes}
         names = {r.id: r for r in rows}
-        task_rows = tuple(sorted((_task_row(t, names.get(t.container_id), sandbox_names.get(t.container_id))
-                                  for t in tasks), key=lambda t: (t.pod, t.kind, t.name, t.container_id)))
+        key = (len(rows), len(sandboxes))  # the same task list (by identity) joined to the same containers
+        cached_tasks, cached_key, _ = self._task_rows
+        if cached_tasks is not tasks or cached_key != key:
+            task_rows = tuple(sorted((_task_row(t, names.get(t.container_id), sandbox_names.get(t.container_id))
+                                      for t in tasks), key=lambda t: (t.pod, t.kind, t.name, t.container_id)))
+            self._task_rows = (tasks, key, task_rows)
+        task_rows = self._task_rows[2]
 
         snaps = self._snapshots(rows, node.snapshotter) if snapshots else None
         imgs = self._images(rows) if images else None
@@ -471,31 +477,33 @@ class Collector:
             mem.append(figures.memory_working_set_bytes)
         return tuple(cpu), tuple(mem)
 
-    def _pod_cgroups(self, pods: list[Any]) -> list[Any]:
-        """Pod figures from the pod cgroup, found through any running container of the pod (one light read)."""
+    def _build_pods(self, sandboxes: list[Any], rows: list[ContainerRow]) -> list[Any]:
+        """Pods with figures from their pod cgroup, found through any running container of the pod (one light
+        read), the containers' sum standing in for what it lacks; the sum alone when pods are not on screen."""
         if self.cgroups is None or not hasattr(self.cgroups, "read_pod") or self._pods_hidden:
-            return pods
-        out, samples = [], {}
-        for pod in pods:
-            location = next((k.location for c in pod.current if c.state == "RUNNING"
+            return build_pods(sandboxes, rows)
+        samples: dict[str, Any] = {}
+
+        def figures_of(sandbox_id: str, current: list[ContainerRow], summed: Figures) -> Figures:
+            location = next((k.location for c in current if c.state == "RUNNING"
                              and (k := self._known.get(c.id)) is not None and k.location is not None), None)
             try:
                 stats = self.cgroups.read_pod(location) if location is not None else None
             except OSError:
                 stats = None
             if stats is None or getattr(stats, "vanished", False):
-                out.append(pod)
-                continue
-            samples[pod.id] = stats
-            prev = self._prev_pod_stats.get(pod.id)
+                return summed
+            samples[sandbox_id] = stats
+            prev = self._prev_pod_stats.get(sandbox_id)
             if prev is not None and stats.timestamp_ns - prev.timestamp_ns > RATE_MAX_GAP_NS:
                 prev = None
             if prev is None and stats.cpu_usage_ns is not None:
                 self._missing_rates = True
-            own = figures_from(stats, prev, self._cpu_cores)
-            out.append(replace(pod, figures=with_pod_cgroup(own, pod.figures)))
+            return with_pod_cgroup(figures_from(stats, prev, self._cpu_cores), summed)
+
+        pods = build_pods(sandboxes, rows, figures_of)
         self._prev_pod_stats = samples  # pods gone, or with nothing running, start their rate afresh
-        return out
+        return pods
 
     def _forget_gone(self, present: set[str]) -> None:
         for cid in [k for k in self._known if k not in present]:

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 from .picture import ContainerRow, Figures, PodRow, newest_attempts
 
@@ -99,7 +99,10 @@ def pod_status(sandbox_state: str, current: list[ContainerRow]) -> str:
     return "Running"
 
 
-def build_pods(sandboxes: Iterable[Any], rows: list[ContainerRow]) -> list[PodRow]:
+def build_pods(sandboxes: Iterable[Any], rows: list[ContainerRow],
+               figures_of: Callable[[str, list[ContainerRow], Figures], Figures] | None = None) -> list[PodRow]:
+    """Pods from sandboxes and their containers. ``figures_of(sandbox_id, current, summed)`` gives a pod's
+    figures (e.g. from its pod cgroup) from the sum of its current containers' figures; by default, the sum."""
     by_sandbox: dict[str, list[ContainerRow]] = {}
     for r in rows:
         by_sandbox.setdefault(r.sandbox_id, []).append(r)
@@ -107,6 +110,9 @@ def build_pods(sandboxes: Iterable[Any], rows: list[ContainerRow]) -> list[PodRo
     for s in sandboxes:
         mine = sorted(by_sandbox.get(s.id, []), key=lambda c: (c.name, c.attempt))
         current = current_attempts(mine)
+        figures = pod_figures(current)
+        if figures_of is not None:
+            figures = figures_of(s.id, current, figures)
         pods.append(
             PodRow(
                 id=s.id,
@@ -123,7 +129,7 @@ def build_pods(sandboxes: Iterable[Any], rows: list[ContainerRow]) -> list[PodRo
                 ready=sum(1 for c in current if c.state == "RUNNING"),
                 total=len(current),
                 restarts=sum(c.restarts for c in current),
-                figures=pod_figures(current),
+                figures=figures,
                 static=s.annotations.get("kubernetes.io/config.source", "") == "file",
             )
         )
