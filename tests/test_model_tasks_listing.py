@@ -102,3 +102,22 @@ def test_a_recent_enough_task_list_is_used_again_when_asked():
     now[0] += 10
     c.refresh(tasks_max_age_s=5)
     assert ctd.listings == 2  # older than allowed: listed again
+
+
+def test_lists_read_ahead_serve_the_next_refresh_only():
+    class ImageCri(FakeCri):
+        listings = 0
+
+        def list_images(self):
+            ImageCri.listings += 1
+            return []
+
+    c = Collector(ImageCri(), FakeContainerd(), None, pods_dir="/nonexistent", clock=lambda: 100.0)
+    c.refresh()
+    c.prefetch(images=True)  # a dump, between its samples
+    assert ImageCri.listings == 1
+    assert c.refresh(images=True).images == () and ImageCri.listings == 1  # the list read ahead
+    c.prefetch(images=True)
+    c.refresh()  # a refresh that did not want images drops what was read ahead
+    c.refresh(images=True)
+    assert ImageCri.listings == 3

@@ -86,7 +86,8 @@ def build_parser() -> argparse.ArgumentParser:
     fmt = dump.add_mutually_exclusive_group()
     fmt.add_argument("--json", dest="format", action="store_const", const="json", help="JSON (default)")
     fmt.add_argument("--table", dest="format", action="store_const", const="table", help="text tables")
-    dump.add_argument("--interval", type=float, default=1.0, help="seconds between the two samples CPU rates need")
+    dump.add_argument("--interval", type=float, default=1.0, help="seconds from the start of the first sample to the "
+                      "second (CPU rates are taken over the time between them)")
     dump.set_defaults(format="json")
     sub.add_parser("info", help="where n9s looks for things: endpoint, state dir, audit log, log file")
     p.set_defaults(**load_config())

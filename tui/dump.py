@@ -114,6 +114,8 @@ def dump(collector: Any, *, interval: float = 1.0, fmt: str = "json") -> str:
         collector.list_tasks()
     if hasattr(collector, "fill_status"):
         collector.fill_status(budget_s=30.0)
+    if hasattr(collector, "prefetch"):
+        collector.prefetch(snapshots=True, images=True)
     # The interval is between the two samples: the first refresh and the status calls count toward it.
     remaining = interval - (time.monotonic() - started)
     if remaining > 0:

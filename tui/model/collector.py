@@ -141,6 +141,7 @@ class Collector:
         self._pods_hidden = False
         self._tasks_max_age_s: float | None = None
         self._task_rows: tuple[Any, Any, tuple[TaskRow, ...]] = (None, None, ())
+        self._prefetched: dict[str, Any] = {}  # raw lists read ahead for the next refresh (see prefetch)
         self._missing_rates = False  # the last refresh had running containers with no CPU rate yet
         self._status_pending: set[str] = set()
 
@@ -219,6 +220,7 @@ class Collector:
 
         snaps = self._snapshots(rows, node.snapshotter) if snapshots else None
         imgs = self._images(rows) if images else None
+        self._prefetched.clear()  # read ahead for this refresh only
 
         picture = NodePicture(
             taken_at=now,
@@ -551,15 +553,31 @@ class Collector:
         if self.containerd is None:
             return None
         try:
-            snaps = self.containerd.snapshots(snapshotter)
-            ctd_containers = self.containerd.containers()
-            ctd_images = self.containerd.images()
+            snaps, ctd_containers, tops = self._prefetched.pop("snapshots", None) or self._snapshot_lists(snapshotter)
         except SourceError as err:
             self._set_health("snapshots", UNAVAILABLE, str(err))
             return None
         self._set_health("snapshots", OK)
-        tops = image_snapshot_tops([i.digest for i in ctd_images], self._labels_of, snapshotter)
         return join_snapshots(snaps, ctd_containers, tops, rows, self._snapshot_usage)
+
+    def _snapshot_lists(self, snapshotter: str) -> tuple[Any, Any, Any]:
+        snaps = self.containerd.snapshots(snapshotter)
+        ctd_containers = self.containerd.containers()
+        ctd_images = self.containerd.images()
+        return snaps, ctd_containers, image_snapshot_tops([i.digest for i in ctd_images], self._labels_of, snapshotter)
+
+    def prefetch(self, *, snapshots: bool = False, images: bool = False) -> None:
+        """Read now the lists the next refresh's snapshot and image joins need (a dump reads them between its two
+        samples, so the second is quick); the next refresh uses them once. Failures are left for that refresh."""
+        with self._lock:
+            try:
+                if snapshots and self.containerd is not None:
+                    snapshotter = str(self._static_node.get("snapshotter") or "overlayfs")
+                    self._prefetched["snapshots"] = self._snapshot_lists(snapshotter)
+                if images:
+                    self._prefetched["images"] = self.cri.list_images()
+            except SourceError:
+                pass
 
     def _labels_of(self, digest: str) -> dict[str, str]:
         # Content is immutable by digest, so its labels are cached for the life of the collector.
@@ -591,7 +609,9 @@ class Collector:
 
     def _images(self, rows: list[ContainerRow]) -> tuple[ImageRow, ...] | None:
         try:
-            images = self.cri.list_images()
+            images = self._prefetched.pop("images", None)
+            if images is None:
+                images = self.cri.list_images()
         except SourceError as err:
             self._set_health("images", UNAVAILABLE, str(err))
             return None
