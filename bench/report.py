@@ -11,7 +11,7 @@ from bench.scenarios import Measure
 LABELS: dict[str, tuple[str, str]] = {
     "floor.cpu_ms": ("refresh raw work, CPU (n9s: Collector.refresh as on the containers view, no UI)", "ms"),
     "floor.wall_ms": ("refresh raw work, wall (n9s: Collector.refresh)", "ms"),
-    "floor.pods_view_cpu_ms": ("refresh raw work, CPU, as on the pods view (container usage only)", "ms"),
+    "floor.pods_view_cpu_ms": ("refresh raw work, CPU, as on the pods view (pod cgroups only)", "ms"),
     "refresh.cpu_ms_per_refresh": ("idle on pods view: n9s CPU per refresh (baseline: floor)", "ms"),
     "refresh.core_pct": ("idle on pods view: n9s CPU, % of one core", "%"),
     "refresh.wall_ms": ("idle on pods view: one refresh's wall time (baseline: floor)", "ms"),

@@ -3,10 +3,23 @@ from __future__ import annotations
 
 import asyncio
 
+from textual.app import App
+
 from n9s.app import AppConfig, N9sApp
 from n9s.cli import make_collector
 from n9s.sources.containerd import ContainerdClient
 from n9s.widgets.resource_table import ResourceTable
+
+
+class LogsApp(App):
+    """An app that shows one logs screen (the log view's tests need no node)."""
+
+    def __init__(self, screen) -> None:
+        super().__init__()
+        self._logs = screen
+
+    def on_mount(self) -> None:
+        self.push_screen(self._logs)
 
 
 def make_app(node, **config):

@@ -9,20 +9,11 @@ from __future__ import annotations
 
 import time
 
-from textual.app import App
 
+from pilot_helpers import LogsApp
 from logfile_helpers import numbered, write_lines
 from n9s.screens.logs import LogsScreen
 from n9s.widgets.log_view import LINES_KEPT, STRIPS_KEPT, LogView
-
-
-class LogsApp(App):
-    def __init__(self, screen: LogsScreen) -> None:
-        super().__init__()
-        self._logs = screen
-
-    def on_mount(self) -> None:
-        self.push_screen(self._logs)
 
 
 async def _until(pilot, predicate, *, patience_s: float = 30.0) -> None:

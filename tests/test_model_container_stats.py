@@ -10,6 +10,7 @@ from types import SimpleNamespace
 
 import pytest
 
+from fake_runtime import FakeContainerd, running_task
 from n9s.model.collector import Collector
 from n9s.sources.cgroups import CgroupReader
 from n9s.sources.cri import Container, PodSandbox
@@ -135,26 +136,12 @@ class CountingCri(FakeCri):
         return super().container_status(cid, verbose)
 
 
-class FakeContainerd:
-    def tasks(self):
-        return [SimpleNamespace(container_id=CTR, pid=4444, status="RUNNING", exit_status=0, exited_at_ns=0)]
-
-    def version(self):
-        return SimpleNamespace(version="1")
-
-    def plugins(self):
-        return []
-
-    def close(self):
-        pass
-
-
 def test_first_sight_places_a_running_container_in_its_pod_cgroup_and_fetches_status_later(tmp_path):
     root = tmp_path / "v1-cgroupfs"  # where /proc/4444/cgroup of the captured proc tree points
     shutil.copytree(FIXTURES / "v1-cgroupfs", root, symlinks=True)
     cri = CountingCri()
     with CgroupReader(root=str(root), proc_root=str(FIXTURES / "proc")) as reader:
-        collector = Collector(cri, FakeContainerd(), reader, pods_dir=str(tmp_path / "pods"))
+        collector = Collector(cri, FakeContainerd([running_task(CTR, 4444)]), reader, pods_dir=str(tmp_path / "pods"))
         first = collector.refresh()
         row = first.containers[0]
         assert cri.status_calls == 0  # no per-container RPC before the first picture
@@ -195,7 +182,7 @@ def test_a_log_file_where_the_kubelet_puts_it_spares_the_status_call(tmp_path):
     log.write_text("2026-11-26T09:00:00.000000000Z stdout F hello\n")
     cri = CountingCri()
     with CgroupReader(root=str(root), proc_root=str(FIXTURES / "proc")) as reader:
-        collector = Collector(cri, FakeContainerd(), reader, pods_dir=str(tmp_path / "pods"))
+        collector = Collector(cri, FakeContainerd([running_task(CTR, 4444)]), reader, pods_dir=str(tmp_path / "pods"))
         row = collector.refresh().containers[0]
         assert row.log_path == str(log)
         assert collector.status_pending == 0 and cri.status_calls == 0

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
+from fake_runtime import FakeContainerd, running_task
 from n9s.model import collector as collector_module
 from n9s.model.collector import Collector
 from n9s.sources.cri import Container, PodSandbox
@@ -31,26 +32,8 @@ class FakeCri:
         pass
 
 
-class FakeContainerd:
-    def __init__(self):
-        self.listings = 0
-
-    def tasks(self):
-        self.listings += 1
-        return [SimpleNamespace(container_id="c1", pid=42, status="RUNNING", exit_status=0, exited_at_ns=0)]
-
-    def version(self):
-        return SimpleNamespace(version="1")
-
-    def plugins(self):
-        return []
-
-    def close(self):
-        pass
-
-
 def make(clock):
-    ctd = FakeContainerd()
+    ctd = FakeContainerd([running_task("c1", 42)])
     return Collector(FakeCri(), ctd, None, pods_dir="/nonexistent", clock=clock), ctd
 
 
@@ -112,7 +95,7 @@ def test_lists_read_ahead_serve_the_next_refresh_only():
             ImageCri.listings += 1
             return []
 
-    c = Collector(ImageCri(), FakeContainerd(), None, pods_dir="/nonexistent", clock=lambda: 100.0)
+    c = Collector(ImageCri(), FakeContainerd([running_task("c1", 42)]), None, pods_dir="/nonexistent", clock=lambda: 100.0)
     c.refresh()
     c.prefetch(images=True)  # a dump, between its samples
     assert ImageCri.listings == 1
