@@ -14,6 +14,7 @@ from textual.widgets import Input, Static
 
 from n9s.widgets.footer import Footer
 from n9s.widgets.node_header import NodeHeader
+from n9s.widgets.prompt_input import PromptInput
 from n9s.widgets.resource_table import ResourceTable
 
 from ..filtering import RowFilter
@@ -102,7 +103,7 @@ class BrowserScreen(Screen):
         with Vertical():
             yield ResourceTable(id="table")
             yield Static("", id="empty")
-        yield Input(id="prompt")
+        yield PromptInput(id="prompt")
         yield Footer()
 
     @property
@@ -281,17 +282,12 @@ class BrowserScreen(Screen):
 
     def _open_prompt(self, mode: str, value: str, placeholder: str) -> None:
         self._prompt_mode = mode
-        prompt = self.query_one("#prompt", Input)
-        prompt.value = value
-        prompt.placeholder = (":" if mode == "command" else "/") + " " + placeholder
-        prompt.add_class("visible")
-        prompt.focus()
+        self.query_one(PromptInput).open(value, (":" if mode == "command" else "/") + " " + placeholder)
 
     def _close_prompt(self) -> None:
-        prompt = self.query_one("#prompt", Input)
-        prompt.remove_class("visible")
+        self.query_one(PromptInput).close()
         self._prompt_mode = ""
-        self.table.focus()
+        self.app.set_focus(self.table)  # now, not after keys already queued (see PromptInput)
 
     @on(Input.Changed, "#prompt")
     def _live_filter(self, event: Input.Changed) -> None:

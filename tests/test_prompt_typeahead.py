@@ -1,0 +1,42 @@
+"""Keys typed right behind Enter in the `/` prompt (`/web⏎s`, as a fast typist or a paste sends them) belong to the
+table: `s` opens a shell on the filtered row instead of vanishing into the closed prompt."""
+from __future__ import annotations
+
+from textual import events
+
+from n9s.app import AppConfig, N9sApp
+from n9s.widgets.prompt_input import PromptInput
+
+from pilot_helpers import wait_for
+from test_app_first_refresh import CountingCollector
+
+
+async def test_a_key_typed_behind_enter_reaches_the_table():
+    collector = CountingCollector()
+    collector.release.set()
+    app = N9sApp(collector, AppConfig(refresh_s=60.0, start_view="pods"))
+    shells = []
+    app.open_shell = lambda kind, key: shells.append((kind, key))
+    async with app.run_test() as pilot:
+        assert await wait_for(pilot, lambda: app.picture is not None)
+        await pilot.press("/")
+        # All queued at once, as the terminal delivers them: the prompt sees Enter and `s` before the screen has
+        # handled the submit.
+        for key, character in (("w", "w"), ("e", "e"), ("b", "b"), ("enter", "\r"), ("s", "s")):
+            app.post_message(events.Key(key, character))
+        assert await wait_for(pilot, lambda: shells != [])
+        assert shells == [("pod", app.picture.pods[0].id)]
+        assert app.screen.frame.filter == "web"  # not "webs"
+        assert not app.screen.query_one(PromptInput).is_open
+
+
+async def test_the_prompt_takes_every_key_while_open():
+    collector = CountingCollector()
+    collector.release.set()
+    app = N9sApp(collector, AppConfig(refresh_s=60.0, start_view="pods"))
+    shells = []
+    app.open_shell = lambda kind, key: shells.append((kind, key))
+    async with app.run_test() as pilot:
+        assert await wait_for(pilot, lambda: app.picture is not None)
+        await pilot.press("/", *"shell")
+        assert app.screen.query_one(PromptInput).value == "shell" and shells == []
