@@ -4,16 +4,13 @@ list figure again (a captured cgroup v2 tree, written to between refreshes)."""
 from __future__ import annotations
 
 import shutil
-from dataclasses import replace
 from pathlib import Path
-from types import SimpleNamespace
 
 import pytest
 
-from fake_runtime import FakeContainerd, running_task
+from fake_runtime import FakeContainerd, FakeCri, running_task
 from n9s.model.collector import Collector
 from n9s.sources.cgroups import CgroupReader
-from n9s.sources.cri import Container, PodSandbox
 
 FIXTURES = Path(__file__).parent / "fixtures" / "cgroup"
 POD_UID = "6f1c2a9e-3b4d-4e5f-8a7b-1c2d3e4f5a6b"
@@ -22,27 +19,11 @@ SLICE = f"kubepods-burstable-pod{POD_UID.replace('-', '_')}.slice"
 CGROUPS_PATH = f"{SLICE}:cri-containerd:{CTR}"
 
 
-class FakeCri:
-    def list_pod_sandboxes(self):
-        return [PodSandbox("sb", "web", "ns", POD_UID, 0, "READY", 1, {}, {})]
+LOG_PATH = "/var/log/pods/x/app/0.log"
 
-    def list_containers(self):
-        labels = {"io.kubernetes.pod.name": "web", "io.kubernetes.pod.namespace": "ns",
-                  "io.kubernetes.pod.uid": POD_UID}
-        return [Container(CTR, "sb", "app", 0, "img", "img", "RUNNING", 1, labels, {})]
 
-    def container_status(self, cid, verbose=False):
-        return SimpleNamespace(log_path="/var/log/pods/x/app/0.log", runtime_spec={"linux": {"cgroupsPath": CGROUPS_PATH}},
-                               pid=None, state="RUNNING", exit_code=0, reason="", finished_at_ns=0)
-
-    def version(self):
-        return SimpleNamespace(runtime_name="fake", runtime_version="1", runtime_api_version="v1")
-
-    def status(self, verbose=False):
-        return SimpleNamespace(conditions=(), config=lambda: {})
-
-    def close(self):
-        pass
+def fake_cri(**kwargs) -> FakeCri:
+    return FakeCri(CTR, POD_UID, log_path=LOG_PATH, cgroups_path=CGROUPS_PATH, **kwargs)
 
 
 @pytest.fixture
@@ -52,7 +33,7 @@ def node(tmp_path):
     container_dir = root / "kubepods.slice" / "kubepods-burstable.slice" / SLICE / f"cri-containerd-{CTR}.scope"
     reader = CgroupReader(root=str(root), proc_root=str(FIXTURES / "proc"), keep_open=True)
     times = iter(range(100, 200, 2))
-    collector = Collector(FakeCri(), None, reader, pods_dir=str(tmp_path / "pods"), clock=lambda: float(next(times)))
+    collector = Collector(fake_cri(), None, reader, pods_dir=str(tmp_path / "pods"), clock=lambda: float(next(times)))
     yield collector, container_dir
     reader.close()
 
@@ -127,19 +108,10 @@ def test_a_rate_is_not_taken_over_a_long_pause(node, monkeypatch):
     assert collector.resample_soon
 
 
-class CountingCri(FakeCri):
-    def __init__(self):
-        self.status_calls = 0
-
-    def container_status(self, cid, verbose=False):
-        self.status_calls += 1
-        return super().container_status(cid, verbose)
-
-
 def test_first_sight_places_a_running_container_in_its_pod_cgroup_and_fetches_status_later(tmp_path):
     root = tmp_path / "v1-cgroupfs"  # where /proc/4444/cgroup of the captured proc tree points
     shutil.copytree(FIXTURES / "v1-cgroupfs", root, symlinks=True)
-    cri = CountingCri()
+    cri = fake_cri()
     with CgroupReader(root=str(root), proc_root=str(FIXTURES / "proc")) as reader:
         collector = Collector(cri, FakeContainerd([running_task(CTR, 4444)]), reader, pods_dir=str(tmp_path / "pods"))
         first = collector.refresh()
@@ -151,7 +123,7 @@ def test_first_sight_places_a_running_container_in_its_pod_cgroup_and_fetches_st
 
         assert collector.fill_status() == 1 and cri.status_calls == 1
         assert collector.status_pending == 0
-        assert collector.refresh().containers[0].log_path == "/var/log/pods/x/app/0.log"
+        assert collector.refresh().containers[0].log_path == LOG_PATH
         collector.refresh()
         assert cri.status_calls == 1  # once per container state, not per refresh
 
@@ -159,12 +131,8 @@ def test_first_sight_places_a_running_container_in_its_pod_cgroup_and_fetches_st
 def test_a_container_outside_the_kubelet_layout_is_placed_once_its_status_is_fetched(node):
     collector, _ = node
 
-    class ElsewhereCri(CountingCri):
-        def list_containers(self):
-            [c] = super().list_containers()
-            return [replace(c, labels={**c.labels, "io.kubernetes.pod.uid": "not-this-pods-uid"})]
-
-    collector.cri = cri = ElsewhereCri()
+    collector.cri = cri = fake_cri()
+    cri.pod_uid = "not-this-pods-uid"  # its pod cgroup is not where the kubelet would put that pod's
     first = collector.refresh()
     assert first.containers[0].figures.memory_working_set_bytes is None and cri.status_calls == 0
     assert collector.status_pending == 1
@@ -180,7 +148,7 @@ def test_a_log_file_where_the_kubelet_puts_it_spares_the_status_call(tmp_path):
     log = tmp_path / "pods" / f"ns_web_{POD_UID}" / "app" / "0.log"
     log.parent.mkdir(parents=True)
     log.write_text("2026-11-26T09:00:00.000000000Z stdout F hello\n")
-    cri = CountingCri()
+    cri = fake_cri()
     with CgroupReader(root=str(root), proc_root=str(FIXTURES / "proc")) as reader:
         collector = Collector(cri, FakeContainerd([running_task(CTR, 4444)]), reader, pods_dir=str(tmp_path / "pods"))
         row = collector.refresh().containers[0]

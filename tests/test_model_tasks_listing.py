@@ -2,34 +2,9 @@
 only when an event says tasks changed, when the tasks view asks, or every TASKS_MAX_AGE_S as a safety net."""
 from __future__ import annotations
 
-from types import SimpleNamespace
-
-from fake_runtime import FakeContainerd, running_task
+from fake_runtime import FakeContainerd, FakeCri, running_task
 from n9s.model import collector as collector_module
 from n9s.model.collector import Collector
-from n9s.sources.cri import Container, PodSandbox
-
-
-class FakeCri:
-    def list_pod_sandboxes(self):
-        return [PodSandbox("sb", "web", "ns", "uid", 0, "READY", 1, {}, {})]
-
-    def list_containers(self):
-        labels = {"io.kubernetes.pod.name": "web", "io.kubernetes.pod.namespace": "ns"}
-        return [Container("c1", "sb", "app", 0, "img", "img", "RUNNING", 1, labels, {})]
-
-    def container_status(self, cid, verbose=False):
-        return SimpleNamespace(log_path="", runtime_spec={}, pid=None, state="RUNNING", exit_code=0, reason="",
-                               finished_at_ns=0)
-
-    def version(self):
-        return SimpleNamespace(runtime_name="fake", runtime_version="1", runtime_api_version="v1")
-
-    def status(self, verbose=False):
-        return SimpleNamespace(conditions=(), config=lambda: {})
-
-    def close(self):
-        pass
 
 
 def make(clock):

@@ -11,12 +11,18 @@ from pilot_helpers import wait_for
 from test_app_first_refresh import CountingCollector
 
 
-async def test_a_key_typed_behind_enter_reaches_the_table():
+def app_with_shells() -> tuple[N9sApp, list]:
+    """The pods view of a one-pod picture; `s` records the shell it would open."""
     collector = CountingCollector()
     collector.release.set()
     app = N9sApp(collector, AppConfig(refresh_s=60.0, start_view="pods"))
-    shells = []
+    shells: list = []
     app.open_shell = lambda kind, key: shells.append((kind, key))
+    return app, shells
+
+
+async def test_a_key_typed_behind_enter_reaches_the_table():
+    app, shells = app_with_shells()
     async with app.run_test() as pilot:
         assert await wait_for(pilot, lambda: app.picture is not None)
         await pilot.press("/")
@@ -31,11 +37,7 @@ async def test_a_key_typed_behind_enter_reaches_the_table():
 
 
 async def test_the_prompt_takes_every_key_while_open():
-    collector = CountingCollector()
-    collector.release.set()
-    app = N9sApp(collector, AppConfig(refresh_s=60.0, start_view="pods"))
-    shells = []
-    app.open_shell = lambda kind, key: shells.append((kind, key))
+    app, shells = app_with_shells()
     async with app.run_test() as pilot:
         assert await wait_for(pilot, lambda: app.picture is not None)
         await pilot.press("/", *"shell")
