@@ -142,6 +142,17 @@ def test_a_container_outside_the_kubelet_layout_is_placed_once_its_status_is_fet
     assert figures.memory_working_set_bytes is not None and figures.memory_limit_bytes == 268435456
 
 
+def test_a_container_placed_no_way_costs_one_status_call_not_one_per_refresh(node):
+    collector, _ = node
+    collector.cri = cri = fake_cri()
+    cri.pod_uid, cri.cgroups_path = "not-this-pods-uid", ""  # nothing says where its cgroup is
+    for _ in range(4):
+        row = collector.refresh().containers[0]
+        collector.fill_status()
+    assert row.figures.memory_working_set_bytes is None and row.state == "RUNNING"
+    assert cri.status_calls == 1
+
+
 def test_a_log_file_where_the_kubelet_puts_it_spares_the_status_call(tmp_path):
     root = tmp_path / "v1-cgroupfs"
     shutil.copytree(FIXTURES / "v1-cgroupfs", root, symlinks=True)

@@ -11,6 +11,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from n9s.pb import cri_pb2
+from n9s.sources.log_paths import kubelet_log_name, kubelet_pod_log_dir
 
 QOS_CLASSES = ("guaranteed", "burstable", "besteffort")
 CPU_PERIOD_US = 100_000
@@ -60,7 +61,7 @@ class PodSpec:
         return f"/kubepods/{self.qos}/pod{self.uid}"
 
     def log_directory(self, pods_dir: Path) -> Path:
-        return pods_dir / f"{self.namespace}_{self.name}_{self.uid}"
+        return Path(kubelet_pod_log_dir(str(pods_dir), self.namespace, self.name, self.uid))
 
 
 def static_pod_uid(name: str, namespace: str, manifest: str) -> str:
@@ -137,7 +138,7 @@ def container_config(spec: PodSpec, container: ContainerSpec, image_ref: str) ->
         command=list(container.command),
         labels=labels,
         annotations=annotations,
-        log_path=f"{container.name}/{container.attempt}.log",
+        log_path=kubelet_log_name(container.name, container.attempt),
         stdin=container.tty,
         tty=container.tty,
         linux=cri_pb2.LinuxContainerConfig(

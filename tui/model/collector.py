@@ -17,6 +17,7 @@ from typing import Any, Callable
 
 from ..sources.cgroups import cpu_cores as cgroup_cpu_cores
 from ..sources.errors import PermissionDenied, SourceError, Unreachable
+from ..sources.log_paths import kubelet_log_name, kubelet_pod_log_dir
 from .joins import build_pods, container_restarts, with_pod_cgroup
 from .kube_join import join_api
 from .picture import (
@@ -60,8 +61,9 @@ class _Known:
     location: Any = None
     status_fetched_for_state: str = ""
     exit_settle_tried: bool = False
-    # (limit bytes, unlimited) from the last full list read: kept while only usage is read (static in practice)
+    # (limit bytes, unlimited) from the last list read: kept while the container's cgroup is not read
     memory_limit: tuple[int | None, bool] | None = None
+    cgroup_status_asked: bool = False  # its status was asked for the OCI cgroupsPath (placed no other way)
 
 
 def figures_from(stats: Any, prev: Any, cpu_cores: Callable[[Any, Any], float | None]) -> Figures:
@@ -139,7 +141,6 @@ class Collector:
         self._local: Any = None  # LocalView, made when the runtime cannot be used at all
         self._containers_hidden = False
         self._pods_hidden = False
-        self._tasks_max_age_s: float | None = None
         self._task_rows: tuple[Any, Any, tuple[TaskRow, ...]] = (None, None, ())
         self._prefetched: dict[str, Any] = {}  # raw lists read ahead for the next refresh (see prefetch)
         self._missing_rates = False  # the last refresh had running containers with no CPU rate yet
@@ -169,14 +170,14 @@ class Collector:
         with self._lock:
             self._containers_hidden = not container_stats
             self._pods_hidden = not pod_stats
-            self._tasks_max_age_s = tasks_max_age_s
-            return self._refresh(snapshots=snapshots, images=images, tasks=tasks)
+            return self._refresh(snapshots=snapshots, images=images, tasks=tasks, tasks_max_age_s=tasks_max_age_s)
 
     def note_task_event(self) -> None:
         """A task or container event arrived: the next refresh reads the task list again."""
         self._tasks_dirty = True
 
-    def _refresh(self, *, snapshots: bool, images: bool, tasks: bool = False) -> NodePicture:
+    def _refresh(self, *, snapshots: bool, images: bool, tasks: bool = False,
+                 tasks_max_age_s: float | None = None) -> NodePicture:
         now = self.clock()
         try:
             sandboxes = self.cri.list_pod_sandboxes()
@@ -198,7 +199,7 @@ class Collector:
         # comes back gets one.
         want_tasks = tasks or (was_ok is not None and was_ok.state != OK)
 
-        tasks = self._tasks(want_tasks, now)
+        tasks = self._tasks(want_tasks, now, tasks_max_age_s)
         task_by_id = {t.container_id: t for t in tasks}
         rows = [self._container_row(c, task_by_id.get(c.id)) for c in containers]
         # The runtime lists in no stable order (a Go map): without a sort, rows would move on every refresh.
@@ -268,10 +269,12 @@ class Collector:
             return NodePicture(taken_at=now, node=NodeInfo(hostname=self.hostname), health=self.health, stale=True)
         return replace(last, health=self.health, stale=True)
 
-    def _tasks(self, wanted: bool, now: float) -> list[Any]:
+    def _tasks(self, wanted: bool, now: float, max_age_s: float | None) -> list[Any]:
         self._tasks_fresh = False
         if self.containerd is None or (self._task_cache is None and not wanted and self._last is None):
             return []
+        if self._task_cache is not None and max_age_s is not None and now - self._tasks_listed_at <= max_age_s:
+            return self._task_cache
         return self._list_tasks_if_due(wanted, now)
 
     def list_tasks(self) -> None:
@@ -281,10 +284,7 @@ class Collector:
                 self._list_tasks_if_due(True, self.clock())
 
     def _list_tasks_if_due(self, wanted: bool, now: float) -> list[Any]:
-        age = now - self._tasks_listed_at
-        if self._task_cache is not None and self._tasks_max_age_s is not None and age <= self._tasks_max_age_s:
-            return self._task_cache
-        stale = age > TASKS_MAX_AGE_S
+        stale = now - self._tasks_listed_at > TASKS_MAX_AGE_S
         if not (wanted or stale or self._tasks_dirty or not self.events_live or self._task_cache is None):
             return self._task_cache
         self._tasks_dirty = False  # before the call: an event arriving meanwhile asks again
@@ -327,9 +327,9 @@ class Collector:
         figures = Figures()
         if c.state == "RUNNING" and self.cgroups is not None:
             figures = self._figures(c.id, known, c.labels.get("io.kubernetes.pod.uid", ""))
-            if known.location is None and not known.cgroups_path:
+            if known.location is None and not known.cgroups_path and not known.cgroup_status_asked:
                 # Not where the kubelet would put it: its status names the cgroup (OCI cgroupsPath).
-                known.status_fetched_for_state = ""
+                known.cgroup_status_asked = True
                 self._status_pending.add(c.id)
         cpu_hist, mem_hist = self._history(c.id, figures)
         exit_code = known.exit_code
@@ -366,11 +366,12 @@ class Collector:
         """Where the kubelet puts a container's log (<pods dir>/<namespace>_<pod>_<uid>/<name>/<attempt>.log),
         if that file exists; "" otherwise (containers not made by a kubelet, or another pods dir)."""
         labels = c.labels
-        parts = (labels.get("io.kubernetes.pod.namespace"), labels.get("io.kubernetes.pod.name"),
-                 labels.get("io.kubernetes.pod.uid"), c.name)
-        if not all(parts) or any("/" in p or p in (".", "..") for p in parts):  # type: ignore[operator]
+        namespace, pod, uid = (labels.get(f"io.kubernetes.pod.{k}", "") for k in ("namespace", "name", "uid"))
+        parts = (namespace, pod, uid, c.name)
+        if not all(parts) or any("/" in p or p in (".", "..") for p in parts):
             return ""
-        path = os.path.join(self.pods_dir, "_".join(parts[:3]), c.name, f"{c.attempt}.log")  # type: ignore[arg-type]
+        path = os.path.join(kubelet_pod_log_dir(self.pods_dir, namespace, pod, uid),
+                            kubelet_log_name(c.name, c.attempt))
         return path if os.path.isfile(path) else ""
 
     @property
@@ -389,8 +390,8 @@ class Collector:
                     break
                 cid = self._status_pending.pop()
                 known = self._known.get(cid)
-                if known is None or known.status_fetched_for_state:
-                    continue
+                if known is None:
+                    continue  # gone meanwhile
                 self._learn_status(cid, known, "RUNNING")
                 done += 1
         return done
@@ -446,16 +447,21 @@ class Collector:
             stats = self.cgroups.read(known.location, full=False)
         except OSError:
             return Figures()
-        prev = self._prev_stats.get(cid)
-        if prev is not None and stats.timestamp_ns - prev.timestamp_ns > RATE_MAX_GAP_NS:
-            prev = None  # a rate over minutes (the containers were not on screen) would read as the current one
+        prev = self._rate_base(self._prev_stats.get(cid), stats)
         self._prev_stats[cid] = stats
         figures = figures_from(stats, prev, self._cpu_cores)
-        if prev is None and stats.cpu_usage_ns is not None:
-            self._missing_rates = True
         if not stats.vanished:
             known.memory_limit = (figures.memory_limit_bytes, figures.memory_unlimited)
         return figures
+
+    def _rate_base(self, prev: Any, stats: Any) -> Any:
+        """The sample a CPU rate is taken from, or None: there is none, or it is too old (a rate over minutes the
+        rows were not on screen would read as the current one). Rows left without a rate ask for a sample soon."""
+        if prev is not None and stats.timestamp_ns - prev.timestamp_ns > RATE_MAX_GAP_NS:
+            prev = None
+        if prev is None and stats.cpu_usage_ns is not None:
+            self._missing_rates = True
+        return prev
 
     @property
     def resample_soon(self) -> bool:
@@ -496,11 +502,7 @@ class Collector:
             if stats is None or getattr(stats, "vanished", False):
                 return summed
             samples[sandbox_id] = stats
-            prev = self._prev_pod_stats.get(sandbox_id)
-            if prev is not None and stats.timestamp_ns - prev.timestamp_ns > RATE_MAX_GAP_NS:
-                prev = None
-            if prev is None and stats.cpu_usage_ns is not None:
-                self._missing_rates = True
+            prev = self._rate_base(self._prev_pod_stats.get(sandbox_id), stats)
             return with_pod_cgroup(figures_from(stats, prev, self._cpu_cores), summed)
 
         pods = build_pods(sandboxes, rows, figures_of)
