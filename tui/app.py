@@ -60,7 +60,6 @@ class N9sApp(App):
         self.picture: NodePicture | None = None
         self.last_refresh_s = 0.0
         self._refreshing = False
-        self._refreshes = 0
         self._refresh_started: float | None = None  # monotonic start of the refresh under way
         self._again = False
         self._timer = None
@@ -182,18 +181,15 @@ class N9sApp(App):
             self.set_timer(0.2, self.exit)
 
     def _refresh_finished(self) -> None:
-        self._refreshes += 1
         self._refreshing = False
         self._refresh_started = None
         if self._again:
             self._again = False
             self.request_refresh()
         elif not self._stop.is_set():
-            # The second sample comes sooner: CPU rates need two, and the first screen has none yet.
             # The next sample comes sooner when rows lack a CPU rate (it needs two samples): at start, and when
-            # containers come back on screen.
-            first = self._refreshes == 1 and self.picture is not None
-            soon = first or getattr(self.collector, "resample_soon", False)
+            # rows come back on screen after a pause.
+            soon = getattr(self.collector, "resample_soon", False)
             delay = min(self.config.refresh_s, 1.0) if soon else self.config.refresh_s
             self._timer = self.set_timer(delay, self.request_refresh)
 

@@ -110,12 +110,9 @@ def dump(collector: Any, *, interval: float = 1.0, fmt: str = "json") -> str:
         health = first.source("runtime")
         raise Unreachable(health.message if health else "the runtime is unreachable")
     # Between the samples: the task list (the first picture goes without) and the status calls it deferred.
-    if hasattr(collector, "list_tasks"):
-        collector.list_tasks()
-    if hasattr(collector, "fill_status"):
-        collector.fill_status(budget_s=30.0)
-    if hasattr(collector, "prefetch"):
-        collector.prefetch(snapshots=True, images=True)
+    collector.list_tasks()
+    collector.fill_status(budget_s=30.0)
+    collector.prefetch(snapshots=True, images=True)
     # The interval is between the two samples: the first refresh and the status calls count toward it.
     remaining = interval - (time.monotonic() - started)
     if remaining > 0:

@@ -21,6 +21,10 @@ class KeySpec:
     show: bool = True  # in the footer
 
 
+# Collections a picture holds only when a refresh was asked for them (None otherwise: the view waits).
+COLLECTION_NEEDS = ("snapshots", "images")
+
+
 @dataclass(frozen=True)
 class ViewSpec:
     name: str
@@ -28,7 +32,7 @@ class ViewSpec:
     title: str
     columns: tuple[Column, ...]
     render: Callable[..., list[Row]]  # (picture, now, context) -> rows
-    needs: tuple[str, ...] = ()  # what a refresh must fetch for it: "snapshots", "images", "tasks",
+    needs: tuple[str, ...] = ()  # what a refresh must fetch for it: COLLECTION_NEEDS, "tasks",
     # "container-stats", "pod-stats" (cgroup figures are read only for the rows a view shows)
     enter: str | None = None  # the view Enter opens, with the selected row as its context
     keys: tuple[KeySpec, ...] = field(default_factory=tuple)

@@ -21,7 +21,7 @@ from ..filtering import RowFilter
 from ..model.picture import NodePicture
 from ..render.table import Row, sort_rows
 from ..sanitize import sanitize_label
-from ..viewspec import VIEWS, ViewSpec, find_view
+from ..viewspec import COLLECTION_NEEDS, VIEWS, ViewSpec, find_view
 
 # Keys of one view (e.g. logs, shell) are declared on the view spec; the screen binds every such action once and
 # check_action hides those the current view lacks, or that read-only mode forbids.
@@ -95,6 +95,7 @@ class BrowserScreen(Screen):
         self._shown_columns: tuple | None = None
         # (picture, (view, context, sort column, reverse), rows): typing in `/` re-filters these, nothing more.
         self._rendered: tuple[NodePicture, tuple, list[Row]] | None = None
+        self._crumbs = ""  # the breadcrumb text shown (an update asks for a layout pass of the whole screen)
 
     # ---- layout ----
     def compose(self) -> ComposeResult:
@@ -180,8 +181,7 @@ class BrowserScreen(Screen):
 
     def _collection_missing(self, view: ViewSpec) -> bool:
         p = self.picture
-        # Collections fetched only for their view ("snapshots", "images") are None in a picture taken without them.
-        return any(getattr(p, need, None) is None for need in view.needs if need in ("snapshots", "images"))
+        return any(getattr(p, need, None) is None for need in view.needs if need in COLLECTION_NEEDS)
 
     def _render_crumbs(self, count: int) -> None:
         parts = []
@@ -199,7 +199,7 @@ class BrowserScreen(Screen):
         marked = len(self.table.marked)
         if marked:
             crumbs += f"  marked:{marked}"
-        if crumbs != getattr(self, "_crumbs", None):  # an update asks for a layout pass of the whole screen
+        if crumbs != self._crumbs:
             self._crumbs = crumbs
             self.query_one("#crumbs", Static).update(crumbs)
 
