@@ -16,7 +16,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from ..sources.cgroup_paths import pod_cgroup_paths
+from ..sources.cgroup_paths import find_pod_cgroup
 from .picture import ContainerRow, Figures, PodRow
 
 LOCAL_PREFIX = "local:"  # row keys of pods and containers found this way (never a runtime id)
@@ -143,19 +143,15 @@ class LocalView:
         known = self._locations.get(uid)
         if known is not None and known.exists():
             return known
-        from ..sources.cgroup_paths import location_for_path
-
         try:
-            layout = self.cgroups.layout
+            location = find_pod_cgroup(self.cgroups.layout, uid, f"pod{uid}", "local")
         except OSError:
-            return None
-        for path in pod_cgroup_paths(uid):
-            location = location_for_path(layout, f"pod{uid}", path, "local")
-            if location is not None and location.exists():
-                self._locations[uid] = location
-                return location
-        self._locations.pop(uid, None)
-        return None
+            location = None
+        if location is None:
+            self._locations.pop(uid, None)
+        else:
+            self._locations[uid] = location
+        return location
 
     def _read(self, location: Any) -> Any:
         if location is None:

@@ -380,6 +380,17 @@ def pod_cgroup_paths(uid: str) -> list[str]:
     return paths
 
 
+def find_pod_cgroup(layout: CgroupLayout, uid: str, owner_id: str, source: str,
+                    known_path: str | None = None) -> CgroupLocation | None:
+    """The kubelet pod cgroup of the pod with ``uid`` that exists here (``known_path`` first, when one was found
+    before), or None. ``owner_id`` and ``source`` label the location as ``location_for_path`` does."""
+    for path in [known_path] if known_path else pod_cgroup_paths(uid):
+        location = location_for_path(layout, owner_id, path, source)
+        if location is not None and location.exists():
+            return location
+    return None
+
+
 def container_cgroup_names(pod_path: str, container_id: str) -> list[str]:
     """A CRI container's cgroup inside its pod cgroup: ``<id>`` (cgroupfs driver), ``cri-containerd-<id>.scope``
     (systemd driver)."""

@@ -36,9 +36,9 @@ from n9s.sources.cgroup_paths import (
     cgroup_path_from_spec,
     container_cgroup_names,
     detect_layout,
+    find_pod_cgroup,
     location_for_path,
     location_for_proc,
-    pod_cgroup_paths,
     pod_location,
     read_proc_cgroup,
 )
@@ -760,19 +760,16 @@ class CgroupReader:
         return self._fail(container_id, "; ".join(reasons))
 
     def _in_pod_cgroup(self, layout: CgroupLayout, container_id: str, pod_uid: str) -> CgroupLocation | None:
-        pod_path = self._pod_paths.get(pod_uid)
-        candidates = [pod_path] if pod_path else pod_cgroup_paths(pod_uid)
-        for path in candidates:
-            pod = location_for_path(layout, container_id, path, "kubelet")
-            if pod is None or not pod.exists():
-                continue
-            if len(self._pod_paths) > 4096:  # pods come and go; their uids are never reused
-                self._pod_paths.clear()
-            self._pod_paths[pod_uid] = path
-            for name in container_cgroup_names(path, container_id):
-                location = location_for_path(layout, container_id, name, "kubelet")
-                if location is not None and location.exists():
-                    return location
+        pod = find_pod_cgroup(layout, pod_uid, container_id, "kubelet", self._pod_paths.get(pod_uid))
+        if pod is None:
+            return None
+        if len(self._pod_paths) > 4096:  # pods come and go; their uids are never reused
+            self._pod_paths.clear()
+        self._pod_paths[pod_uid] = pod.path
+        for name in container_cgroup_names(pod.path, container_id):
+            location = location_for_path(layout, container_id, name, "kubelet")
+            if location is not None and location.exists():
+                return location
         return None
 
     def _remember(self, location: CgroupLocation) -> CgroupLocation:
