@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 
 from textual.app import App
 
@@ -20,6 +21,25 @@ class LogsApp(App):
 
     def on_mount(self) -> None:
         self.push_screen(self._logs)
+
+
+async def log_view_until(pilot, predicate, *, patience_s: float = 30.0) -> None:
+    """Let a log view's app run until ``predicate()`` holds (the view loads lines on its own thread). The limit
+    only stops a test that would otherwise hang; it is not a speed requirement."""
+    from n9s.widgets.log_view import LogView
+
+    deadline = time.monotonic() + patience_s
+    while time.monotonic() < deadline:
+        await pilot.pause(0.02)
+        if predicate():
+            return
+    view = pilot.app.screen.query(LogView)
+    state = ""
+    if view:
+        v = view.first()
+        state = (f": follow={v.follow} rows={v.row_count} scroll_y={v.scroll_y} caches={v.cache_sizes} "
+                 f"screen={v.visible_text()}")
+    raise AssertionError("the view never reached the expected state" + state)
 
 
 def make_app(node, **config):

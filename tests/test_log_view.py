@@ -7,28 +7,12 @@ import time
 
 import pytest
 
-from pilot_helpers import LogsApp
+from pilot_helpers import LogsApp, log_view_until as _until
 from logfile_helpers import BASE_NS, cri_line, numbered, write_lines
 from n9s.screens.logs import LogsScreen
 from n9s.widgets.log_view import LogView
 
 ESC = "\x1b"
-
-
-async def _until(pilot, predicate, *, patience_s: float = 30.0) -> None:
-    """Let the app run until ``predicate()`` holds (the view loads lines on its own thread). The limit
-    only stops a test that would otherwise hang; it is not a speed requirement."""
-    deadline = time.monotonic() + patience_s
-    while time.monotonic() < deadline:
-        await pilot.pause(0.02)
-        if predicate():
-            return
-    view = pilot.app.screen.query(LogView)
-    state = ""
-    if view:
-        v = view.first()
-        state = f": follow={v.follow} rows={v.row_count} scroll_y={v.scroll_y} screen={v.visible_text()}"
-    raise AssertionError("the view never reached the expected state" + state)
 
 
 def _screen_text(view: LogView) -> str:

@@ -7,25 +7,12 @@ lines are on screen, and the first line (long dropped from memory) comes back fr
 """
 from __future__ import annotations
 
-import time
 
 
-from pilot_helpers import LogsApp
+from pilot_helpers import LogsApp, log_view_until as _until
 from logfile_helpers import numbered, write_lines
 from n9s.screens.logs import LogsScreen
 from n9s.widgets.log_view import LINES_KEPT, STRIPS_KEPT, LogView
-
-
-async def _until(pilot, predicate, *, patience_s: float = 30.0) -> None:
-    """Let the app run until ``predicate()`` holds. The limit only stops a test that would hang."""
-    deadline = time.monotonic() + patience_s
-    while time.monotonic() < deadline:
-        await pilot.pause(0.02)
-        if predicate():
-            return
-    view = pilot.app.screen.query_one(LogView)
-    raise AssertionError(f"the view never reached the expected state: follow={view.follow} rows={view.row_count} "
-                         f"caches={view.cache_sizes} screen={view.visible_text()}")
 
 
 def _rows(view: LogView) -> list[str]:
