@@ -13,15 +13,23 @@ class FakeCri:
         self.container_id, self.pod_uid = container_id, pod_uid
         self.log_path, self.cgroups_path, self.uid_label = log_path, cgroups_path, uid_label
         self.status_calls = 0
+        self.listings = 0  # ListContainers calls
+        self.state = "RUNNING"  # what the container list says about "app"
+        self.down: Exception | None = None  # raised by the list calls while set
 
     def list_pod_sandboxes(self):
+        if self.down is not None:
+            raise self.down
         return [PodSandbox("sb", "web", "ns", self.pod_uid, 0, "READY", 1, {}, {})]
 
     def list_containers(self):
+        if self.down is not None:
+            raise self.down
+        self.listings += 1
         labels = {"io.kubernetes.pod.name": "web", "io.kubernetes.pod.namespace": "ns"}
         if self.uid_label:
             labels["io.kubernetes.pod.uid"] = self.pod_uid
-        return [Container(self.container_id, "sb", "app", 0, "img", "img", "RUNNING", 1, labels, {})]
+        return [Container(self.container_id, "sb", "app", 0, "img", "img", self.state, 1, labels, {})]
 
     def container_status(self, cid, verbose=False):
         self.status_calls += 1

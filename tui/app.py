@@ -62,6 +62,7 @@ class N9sApp(App):
         self._refreshing = False
         self._refresh_started: float | None = None  # monotonic start of the refresh under way
         self._again = False
+        self._relist = False
         self._timer = None
         start = find_view(self.config.start_view)
         self._needs: set[str] = set(start.needs) if start is not None else set()
@@ -99,7 +100,9 @@ class N9sApp(App):
             api.stop()
 
     # ---- refresh loop: never two at once; the next is armed when one completes ----
-    def request_refresh(self) -> None:
+    def request_refresh(self, *, relist: bool = False) -> None:
+        """``relist``: the runtime's lists are read again even if no event said they changed (the user asked)."""
+        self._relist = self._relist or relist
         if self._refreshing:
             self._again = True
             return
@@ -109,7 +112,8 @@ class N9sApp(App):
             self._timer.stop()
             self._timer = None
         needs = set(self._needs)
-        self.run_worker(lambda: self._refresh_work(needs), thread=True, group="refresh", exit_on_error=False,
+        relist, self._relist = self._relist, False
+        self.run_worker(lambda: self._refresh_work(needs, relist), thread=True, group="refresh", exit_on_error=False,
                         name="refresh")
 
     @property
@@ -131,7 +135,7 @@ class N9sApp(App):
         self._needs = set(view.needs)
         self.request_refresh()
 
-    def _refresh_work(self, needs: set[str]) -> None:
+    def _refresh_work(self, needs: set[str], relist: bool = False) -> None:
         started = time.perf_counter()
         first, self.first_refresh = self.first_refresh, None
         if first is not None:  # started before the UI was imported (cli)
@@ -139,7 +143,7 @@ class N9sApp(App):
         else:
             picture = self.collector.refresh(snapshots="snapshots" in needs, images="images" in needs,
                                              tasks="tasks" in needs, container_stats="container-stats" in needs,
-                                             pod_stats="pod-stats" in needs)
+                                             pod_stats="pod-stats" in needs, relist=relist)
         took = time.perf_counter() - started
         log.debug("refresh took %.3fs: %d pods, %d containers%s", took, len(picture.pods), len(picture.containers),
                   " (stale)" if picture.stale else "")
@@ -227,7 +231,7 @@ class N9sApp(App):
                     timeout=8, markup=False)
 
     def action_refresh_now(self) -> None:
-        self.request_refresh()
+        self.request_refresh(relist=True)
 
     def _set_events_live(self, live: bool) -> None:
         """Without a live event stream the collector reads the task list on every refresh."""

@@ -2,8 +2,10 @@
 
 The collector keeps only what joins across refreshes need: the previous cgroup samples (for rates), a short
 history per container, the facts about a container that never change (its log path, cgroup, exit code once
-exited), and the health of each source. A refresh costs three list calls (sandboxes, containers, tasks) plus the
-cgroup files of running containers; one RPC per container happens only the first time a container is seen.
+exited), and the health of each source. A refresh costs the cgroup files of the rows on screen plus, when something
+may have changed, the list calls (sandboxes, containers, tasks); with containerd's event stream live, a quiet node
+is not listed again until an event arrives (or the lists grow old). One RPC per container happens only when a
+container cannot be placed from what the lists say.
 """
 from __future__ import annotations
 
@@ -46,6 +48,12 @@ TASKS_MAX_AGE_S = 30.0
 # CRI records an exit only after it has deleted the task, tens of milliseconds after containerd announces the exit;
 # the refresh that announcement triggers asks CRI again for up to this long, so it shows the exit, not RUNNING.
 EXIT_SETTLE_S = 1.0
+# With the event stream live, CRI's sandbox and container lists are read again only after a task or container
+# event (every refresh for LISTS_SETTLE_S after it: CRI updates its own store a little after containerd announces
+# a change), and at least every LISTS_MAX_AGE_S as a safety net. Nothing in those lists changes without such an
+# event; re-reading them on every refresh was most of a quiet node's refresh cost.
+LISTS_SETTLE_S = 5.0
+LISTS_MAX_AGE_S = 30.0
 
 
 @dataclass
@@ -138,6 +146,10 @@ class Collector:
         self._tasks_dirty = True
         self._tasks_fresh = False  # the task list was read in this refresh
         self.events_live = False  # set by whoever reads containerd's event stream
+        self._lists: tuple[list[Any], list[Any]] | None = None  # the last (sandboxes, containers) CRI listed
+        self._lists_read_at = 0.0
+        self._event_at = 0.0  # when the last task or container event arrived (clock)
+        self.lists_read = 0  # how many times CRI was listed (tests and the bench read it)
         self._local: Any = None  # LocalView, made when the runtime cannot be used at all
         self._containers_hidden = False
         self._pods_hidden = False
@@ -159,29 +171,47 @@ class Collector:
     # ---- the refresh ----
     def refresh(self, *, snapshots: bool = False, images: bool = False, tasks: bool = False,
                 container_stats: bool = True, pod_stats: bool = True,
-                tasks_max_age_s: float | None = None) -> NodePicture:
+                tasks_max_age_s: float | None = None, relist: bool = False) -> NodePicture:
         """Build a new picture. Never raises for a source failure: the failing part is marked instead.
         ``tasks`` asks for a fresh task list even when no event said it changed (the tasks view).
         ``container_stats=False`` (no container list on screen): the cgroups of containers inside a pod cgroup
         are not read (their rows keep only the memory limit of their last read); pods get every list figure from
         their pod cgroup. ``pod_stats=False`` (no pod list on screen): pod cgroups are not read. A view that
         shows them again reads them again (see ``resample_soon``). ``tasks_max_age_s``: a task list read at most
-        this long ago is used again (a dump's second sample, one interval after the first)."""
+        this long ago is used again (a dump's second sample, one interval after the first). ``relist``: read CRI's
+        lists even if no event said they changed (the user asked for a refresh)."""
         with self._lock:
             self._containers_hidden = not container_stats
             self._pods_hidden = not pod_stats
-            return self._refresh(snapshots=snapshots, images=images, tasks=tasks, tasks_max_age_s=tasks_max_age_s)
+            return self._refresh(snapshots=snapshots, images=images, tasks=tasks, tasks_max_age_s=tasks_max_age_s,
+                                 relist=relist)
 
     def note_task_event(self) -> None:
-        """A task or container event arrived: the next refresh reads the task list again."""
+        """A task or container event arrived (or the stream that brings them broke): the next refreshes read the
+        task list and CRI's lists again."""
         self._tasks_dirty = True
+        self._event_at = self.clock()
+
+    def _runtime_lists(self, now: float, relist: bool) -> tuple[list[Any], list[Any]]:
+        """CRI's sandboxes and containers: listed again unless the event stream vouches that nothing changed."""
+        lists = self._lists
+        quiet = (self.events_live and not relist and lists is not None
+                 and now - self._lists_read_at < LISTS_MAX_AGE_S and now - self._event_at > LISTS_SETTLE_S)
+        if quiet:
+            assert lists is not None
+            return lists
+        self._lists = None  # a failed listing must not leave the old lists to be trusted later
+        sandboxes = self.cri.list_pod_sandboxes()
+        containers = self.cri.list_containers()
+        self.lists_read += 1
+        self._lists, self._lists_read_at = (sandboxes, containers), now
+        return sandboxes, containers
 
     def _refresh(self, *, snapshots: bool, images: bool, tasks: bool = False,
-                 tasks_max_age_s: float | None = None) -> NodePicture:
+                 tasks_max_age_s: float | None = None, relist: bool = False) -> NodePicture:
         now = self.clock()
         try:
-            sandboxes = self.cri.list_pod_sandboxes()
-            containers = self.cri.list_containers()
+            sandboxes, containers = self._runtime_lists(now, relist)
         except SourceError as err:
             if isinstance(err, Unreachable):
                 # A fresh channel on the next try: grpc's own reconnect backoff can grow far beyond our 5 s budget.
@@ -308,7 +338,10 @@ class Collector:
         known = self._known_for(c.id)
         if c.state == "RUNNING" and self._task_ended(task) and not known.exit_settle_tried:
             known.exit_settle_tried = True
-            c = self._settle_exit(c)
+            settled = self._settle_exit(c)
+            if settled.state != c.state:
+                self._event_at = self.clock()  # the lists kept from this refresh are already out of date
+            c = settled
         if task is not None and task.pid:
             known.pid = task.pid
         # One status call per container per state it reaches: the log path at first sight, the exit code on exit.
