@@ -99,6 +99,22 @@ async def test_a_changed_cell_is_painted_and_only_its_row_is_rendered_again():
         assert table.rows_painted == painted + 1
 
 
+async def test_a_row_changed_again_and_again_always_shows_its_current_cells():
+    # A repaint takes the unchanged cells from the row's last paint: no cell may come back stale.
+    rows = pods(4)
+    app = TableApp(rows)
+    async with app.run_test(size=(70, 8)) as pilot:
+        await pilot.pause()
+        table = table_of(app)
+        for cpu, status in (("5m", "Running"), ("7m", "Running"), ("7m", "Waiting"), ("1m", "Running"),
+                            ("12345678m", "Running")):  # the last one widens CPU: every cell is fitted again
+            rows[1] = pod(1, cpu=cpu, status=status)
+            table.apply(list(rows))
+            await pilot.pause()
+            assert line_with(app, "pod-001").split() == ["default", "pod-001", cpu, status]
+            assert line_with(app, "pod-002").split() == ["default", "pod-002", "2m", "Running"]
+
+
 async def test_cursor_stays_on_its_row_when_rows_are_inserted_above_or_reordered():
     rows = pods(10)
     app = TableApp(rows)

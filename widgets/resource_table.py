@@ -123,8 +123,9 @@ class ResourceTable(ScrollView, can_focus=True):
         self._cursor = 0
         self._pending_key: str | None = None
         self.marked: set[str] = set()
-        # row key -> (what the strip depends on, the strip)
-        self._strips: dict[str, tuple[tuple, Strip]] = {}
+        # row key -> (what the strip depends on, the strip, the row's cells fitted to their columns)
+        self._strips: dict[str, tuple[tuple, Strip, tuple[str, ...]]] = {}
+        self._base_style: Style | None = None
         self._header_strip: tuple[tuple, Strip] | None = None
         self._styles: dict[tuple[str, bool, bool], Style] = {}
         self.rows_painted = 0  # rows rendered into a new Strip (cache misses): what a refresh really cost
@@ -334,13 +335,21 @@ class ResourceTable(ScrollView, can_focus=True):
         self._styles.clear()
         self._strips.clear()
         self._header_strip = None
+        self._base_style = None
         super().notify_style_update()
+
+    @property
+    def _base(self) -> Style:
+        # rich_style walks the ancestors' styles: asked once per line it was a third of a row's repaint.
+        if self._base_style is None:
+            self._base_style = self.rich_style
+        return self._base_style
 
     def _row_style(self, health: str, marked: bool, cursor: bool) -> Style:
         key = (health, marked, cursor)
         style = self._styles.get(key)
         if style is None:
-            style = self.rich_style + _HEALTH_RICH.get(health, Style())
+            style = self._base + _HEALTH_RICH.get(health, Style())
             if marked:
                 style += _REVERSE
             if cursor:
@@ -348,18 +357,25 @@ class ResourceTable(ScrollView, can_focus=True):
             self._styles[key] = style
         return style
 
-    def _line(self, cells: Sequence[str]) -> str:
+    def _fitted(self, cells: Sequence[str], reuse: tuple[tuple[str, ...], tuple[str, ...]] | None = None
+                ) -> tuple[str, ...]:
+        """Each cell padded or cut to its column, with the blank cells around it. ``reuse``: (cells, fitted) of
+        the same row at the same widths; unchanged cells are taken from it (a refresh changes a few cells)."""
         pad = " " * CELL_PADDING
+        old_cells, old_fitted = reuse if reuse is not None else ((), ())
         parts = []
         for i, width in enumerate(self._widths):
             text = cells[i] if i < len(cells) else ""
-            parts.append(pad + _fit(text, width, self._columns[i].numeric) + pad)
-        return "".join(parts)
+            if i < len(old_cells) and old_cells[i] == text:
+                parts.append(old_fitted[i])
+            else:
+                parts.append(pad + _fit(text, width, self._columns[i].numeric) + pad)
+        return tuple(parts)
 
     def render_line(self, y: int) -> Strip:
         scroll_x, scroll_y = self.scroll_offset
         width = self.scrollable_content_region.width
-        base = self.rich_style
+        base = self._base
         if y == 0:
             return self._header(int(scroll_x), width, base)
         index = int(scroll_y) + y - 1
@@ -375,17 +391,20 @@ class ResourceTable(ScrollView, can_focus=True):
         if cached is not None and cached[0] == depends:
             return cached[1]
         self.rows_painted += 1
-        line = self._line(cells)
-        strip = Strip([Segment(line, self._row_style(health, marked, is_cursor))], cell_len(line))
+        reuse = (cached[0][0], cached[2]) if cached is not None and cached[0][4] == self._widths else None
+        fitted = self._fitted(cells, reuse)
+        line = "".join(fitted)
+        length = sum(self._widths) + 2 * CELL_PADDING * len(self._widths)  # every fitted cell is exactly as wide
+        strip = Strip([Segment(line, self._row_style(health, marked, is_cursor))], length)
         strip = strip.crop_extend(int(scroll_x), int(scroll_x) + width, base)
-        self._strips[key] = (depends, strip)
+        self._strips[key] = (depends, strip, fitted)
         return strip
 
     def _header(self, scroll_x: int, width: int, base: Style) -> Strip:
         depends = (self._labels, self._widths, scroll_x, width)
         if self._header_strip is not None and self._header_strip[0] == depends:
             return self._header_strip[1]
-        line = self._line(self._labels_left())
+        line = "".join(self._fitted(self._labels_left()))
         style = self.get_component_rich_style("resource-table--header")
         strip = Strip([Segment(line, style)], cell_len(line)).crop_extend(scroll_x, scroll_x + width, base)
         self._header_strip = (depends, strip)
