@@ -115,6 +115,27 @@ async def test_a_row_changed_again_and_again_always_shows_its_current_cells():
             assert line_with(app, "pod-002").split() == ["default", "pod-002", "2m", "Running"]
 
 
+async def test_only_the_changed_cells_are_repainted_and_they_cover_the_new_text():
+    # Textual sends only the repainted spans to the terminal: the span must cover every changed cell, exactly.
+    rows = pods(6)
+    app = TableApp(rows)
+    async with app.run_test(size=(70, 10)) as pilot:
+        await pilot.pause()
+        table = table_of(app)
+        before = line_with(app, "pod-003")
+        rows[3] = pod(3, cpu="9m", status="Waiting")
+        table.apply(list(rows))
+        regions = list(table._repaint_regions)  # noqa: SLF001 - what goes to the terminal
+        await pilot.pause()
+        after = line_with(app, "pod-003")
+        assert len(regions) == 1 and regions[0].y == 1 + 3
+        x0, x1 = regions[0].x, regions[0].right
+        changed = [x for x, (a, b) in enumerate(zip(before, after)) if a != b]
+        assert changed and x0 <= changed[0] and changed[-1] < x1  # every changed character is inside
+        assert after[x0:x1].split() == ["9m", "Waiting"]  # from the CPU cell to the STATUS cell, nothing more
+        assert before[:x0] == after[:x0]
+
+
 async def test_cursor_stays_on_its_row_when_rows_are_inserted_above_or_reordered():
     rows = pods(10)
     app = TableApp(rows)

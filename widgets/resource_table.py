@@ -126,6 +126,7 @@ class ResourceTable(ScrollView, can_focus=True):
         # row key -> (what the strip depends on, the strip, the row's cells fitted to their columns)
         self._strips: dict[str, tuple[tuple, Strip, tuple[str, ...]]] = {}
         self._base_style: Style | None = None
+        self._pass: tuple[int, int, int] | None = None  # (scroll x, scroll y, width) while render_lines runs
         self._header_strip: tuple[tuple, Strip] | None = None
         self._styles: dict[tuple[str, bool, bool], Style] = {}
         self.rows_painted = 0  # rows rendered into a new Strip (cache misses): what a refresh really cost
@@ -225,12 +226,37 @@ class ResourceTable(ScrollView, can_focus=True):
         if grew or keys != old_keys:
             self.refresh()
         else:
-            top, bottom = self._visible_rows()
-            width = self.size.width
-            for i in range(top, bottom):
-                if old_cells[i] != self._cells[i] or old_health[i] != self._health[i]:
-                    self.refresh(Region(0, 1 + i - top, width, 1))
+            regions = self._changed_regions(old_cells, old_health)
+            if regions:
+                self.refresh(*regions)  # one call: each refresh() call clears the widget's caches again
         self._scroll_to_cursor()
+
+    def _changed_regions(self, old_cells: list[tuple[str, ...]], old_health: list[str]) -> list[Region]:
+        """Screen regions of the visible cells that changed: from the first changed cell of a row to its last (a
+        health change is the whole row). Textual writes only these spans to the terminal."""
+        top, bottom = self._visible_rows()
+        width = self.size.width
+        scroll_x = int(self.scroll_offset.x)
+        edges = [0]
+        for w in self._widths:
+            edges.append(edges[-1] + w + 2 * CELL_PADDING)
+        regions = []
+        for i in range(top, bottom):
+            old, new = old_cells[i], self._cells[i]
+            if old == new and old_health[i] == self._health[i]:
+                continue
+            y = 1 + i - top
+            if old_health[i] != self._health[i] or len(old) != len(new):
+                regions.append(Region(0, y, width, 1))
+                continue
+            changed = [c for c in range(min(len(new), len(self._widths))) if old[c] != new[c]]
+            if not changed:
+                continue
+            x0 = max(0, edges[changed[0]] - scroll_x)
+            x1 = min(width, edges[changed[-1] + 1] - scroll_x)
+            if x1 > x0:
+                regions.append(Region(x0, y, x1 - x0, 1))
+        return regions
 
     def _grow_columns(self, rows: list[Row]) -> bool:
         widths = list(self._widths)
@@ -372,9 +398,21 @@ class ResourceTable(ScrollView, can_focus=True):
                 parts.append(pad + _fit(text, width, self._columns[i].numeric) + pad)
         return tuple(parts)
 
-    def render_line(self, y: int) -> Strip:
+    def render_lines(self, crop: Region) -> list[Strip]:
+        # Scroll offset and content width are the same for every line of one pass: look them up once, not per line.
         scroll_x, scroll_y = self.scroll_offset
-        width = self.scrollable_content_region.width
+        self._pass = (int(scroll_x), int(scroll_y), self.scrollable_content_region.width)
+        try:
+            return super().render_lines(crop)
+        finally:
+            self._pass = None
+
+    def render_line(self, y: int) -> Strip:
+        if self._pass is not None:
+            scroll_x, scroll_y, width = self._pass
+        else:
+            scroll_x, scroll_y = self.scroll_offset
+            width = self.scrollable_content_region.width
         base = self._base
         if y == 0:
             return self._header(int(scroll_x), width, base)
