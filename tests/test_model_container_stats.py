@@ -165,3 +165,41 @@ def test_a_log_file_where_the_kubelet_puts_it_spares_the_status_call(tmp_path):
         row = collector.refresh().containers[0]
         assert row.log_path == str(log)
         assert collector.status_pending == 0 and cri.status_calls == 0
+
+
+def test_a_quiet_node_gives_fresh_pod_figures_and_the_same_container_rows(node):
+    # With the event stream live and nothing changed, the pods view reads only the pod cgroup: its figures still
+    # follow the kernel, while the container rows (nothing of theirs was read) are the last refresh's.
+    collector, container_dir = node
+    collector.events_live = True
+    collector.refresh()
+    collector.refresh(container_stats=False)
+    pod_dir = container_dir.parent
+    pictures = []
+    for memory, pids in ((300_000_000, 30), (310_000_000, 31)):
+        (pod_dir / "memory.current").write_text(f"{memory}\n")
+        (pod_dir / "pids.current").write_text(f"{pids}\n")
+        pictures.append(collector.refresh(container_stats=False))
+    assert collector.cri.listings == 1
+    first, second = (p.pods[0].figures for p in pictures)
+    assert second.memory_working_set_bytes - first.memory_working_set_bytes == 10_000_000
+    assert (first.pids_current, second.pids_current) == (30, 31)
+    assert pictures[0].containers[0] is pictures[1].containers[0]
+    assert pictures[1].pods[0].containers[0] is pictures[1].containers[0]
+
+    bump(container_dir, usage_usec=95_000_000, memory=220_000_000, pids=29)
+    shown = collector.refresh(container_stats=True).containers[0].figures  # the containers view: read again
+    assert shown.pids_current == 29 and shown.memory_usage_bytes == 220_000_000
+
+
+def test_a_status_learned_on_a_quiet_node_reaches_the_row(tmp_path):
+    # The row kept from the last refresh must not hide what fill_status learns later (the log path here).
+    cri = FakeCri(CTR, POD_UID, log_path=LOG_PATH)  # no log file where the kubelet puts it: a status call finds it
+    collector = Collector(cri, FakeContainerd([running_task(CTR, 4444)]), None, pods_dir=str(tmp_path),
+                          clock=lambda: 100.0)
+    collector.events_live = True
+    collector.refresh()
+    assert collector.refresh().containers[0].log_path == ""
+    collector.fill_status()
+    assert collector.refresh().containers[0].log_path == LOG_PATH
+    assert cri.listings == 1

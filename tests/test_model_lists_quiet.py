@@ -3,9 +3,14 @@ lists change only with a task or container event, so the collector lists again a
 CRI catches up), when the user asks, or when the lists are LISTS_MAX_AGE_S old."""
 from __future__ import annotations
 
+import time
+from types import SimpleNamespace
+
 from fake_runtime import FakeContainerd, FakeCri, running_task
 from n9s.model import collector as collector_module
 from n9s.model.collector import Collector
+from n9s.sources.cgroups import CgroupStats
+from n9s.sources.cri import Container, PodSandbox
 from n9s.sources.errors import Unreachable
 
 
@@ -103,3 +108,57 @@ def test_the_lists_are_read_again_when_the_event_stream_goes_away():
     now[0] += 2
     c.refresh()
     assert cri.listings == 2
+
+
+class ThreePodCri(FakeCri):
+    """Three pods listed out of name order (the runtime lists in no stable order), one container each."""
+
+    NAMES = ("web", "api", "db")
+
+    def list_pod_sandboxes(self):
+        return [PodSandbox(f"sb-{n}", n, "ns", f"uid-{n}", 0, "READY", 1, {}, {}) for n in self.NAMES]
+
+    def list_containers(self):
+        self.listings += 1
+        return [Container(f"c-{n}", f"sb-{n}", "app", 0, "img", "img", "RUNNING", 1,
+                          {"io.kubernetes.pod.name": n, "io.kubernetes.pod.namespace": "ns",
+                           "io.kubernetes.pod.uid": f"uid-{n}"}, {}) for n in self.NAMES]
+
+
+class PodCgroups:
+    """Each pod's cgroup reports the memory set in ``memory`` for its uid."""
+
+    def __init__(self):
+        self.memory = {f"uid-{n}": 0 for n in ThreePodCri.NAMES}
+
+    def resolve(self, container_id, cgroups_path=None, pid=None, pod_uid=""):
+        return SimpleNamespace(path=container_id, pod_uid=pod_uid)
+
+    def read(self, location, full=False):
+        return CgroupStats(timestamp_ns=time.monotonic_ns(), memory_limit_bytes=1 << 30)
+
+    def pod_location(self, location):
+        return location.pod_uid
+
+    def read_pod(self, location, full=False):
+        used = self.memory[location.pod_uid]
+        return CgroupStats(timestamp_ns=time.monotonic_ns(), memory_usage_bytes=used, memory_working_set_bytes=used)
+
+
+def test_on_a_quiet_node_each_pod_gets_its_own_cgroup_figures():
+    now = [100.0]
+    cgroups = PodCgroups()
+    cri = ThreePodCri()
+    tasks = [running_task(f"c-{n}", 100 + i) for i, n in enumerate(ThreePodCri.NAMES)]
+    c = Collector(cri, FakeContainerd(tasks), cgroups, pods_dir="/nonexistent", clock=lambda: now[0])
+    c.events_live = True
+    c.refresh(container_stats=False)
+    for step in range(1, 4):
+        cgroups.memory = {"uid-web": 1000 * step, "uid-api": 2000 * step, "uid-db": 3000 * step}
+        now[0] += 2
+        picture = c.refresh(container_stats=False)
+        assert [p.name for p in picture.pods] == ["api", "db", "web"]
+        assert {p.name: p.figures.memory_working_set_bytes for p in picture.pods} == {
+            "web": 1000 * step, "api": 2000 * step, "db": 3000 * step}
+        assert {p.name: [r.name for r in p.containers] for p in picture.pods} == {n: ["app"] for n in ThreePodCri.NAMES}
+    assert cri.listings == 1

@@ -17,6 +17,7 @@ from collections import deque
 from dataclasses import dataclass, replace
 from typing import Any, Callable
 
+from ..sources.cgroups import CgroupStats
 from ..sources.cgroups import cpu_cores as cgroup_cpu_cores
 from ..sources.errors import PermissionDenied, SourceError, Unreachable
 from ..sources.log_paths import kubelet_log_name, kubelet_pod_log_dir
@@ -72,40 +73,58 @@ class _Known:
     # (limit bytes, unlimited) from the last list read: kept while the container's cgroup is not read
     memory_limit: tuple[int | None, bool] | None = None
     cgroup_status_asked: bool = False  # its status was asked for the OCI cgroupsPath (placed no other way)
+    # (listing, task, _row_facts, row) of the last row built without reading a cgroup: the next refresh with the
+    # same listing and task (a quiet node, the containers off screen) gives that row again
+    row_memo: tuple[Any, Any, tuple, ContainerRow] | None = None
+
+
+def _row_facts(known: _Known) -> tuple:
+    """What a container row shows from _Known (status learned later, the cgroup placed, the last memory limit)."""
+    return (known.log_path, known.exit_code, known.reason, known.finished_at_ns, known.pid, id(known.location),
+            known.memory_limit)
+
+
+class _Loose:
+    """Any stats-like object read as a CgroupStats: a figure it lacks is None."""
+
+    def __init__(self, stats: Any) -> None:
+        self._stats = stats
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stats, name, None)
+
+
+_PSI_FIELDS = tuple((f"{res}.{kind}", f"psi_{res}_{kind}_avg10") for res in ("cpu", "memory", "io")
+                    for kind in ("some", "full"))
 
 
 def figures_from(stats: Any, prev: Any, cpu_cores: Callable[[Any, Any], float | None]) -> Figures:
     if stats is None:
         return Figures()
-    get = lambda name: getattr(stats, name, None)  # noqa: E731 - the reader's stats are a plain dataclass
+    s = stats if isinstance(stats, CgroupStats) else _Loose(stats)
     throttled = False
-    if prev is not None and get("cpu_nr_throttled") is not None and getattr(prev, "cpu_nr_throttled", None) is not None:
-        throttled = get("cpu_nr_throttled") > prev.cpu_nr_throttled
-    psi = {
-        f"{res}.{kind}": value
-        for res in ("cpu", "memory", "io")
-        for kind in ("some", "full")
-        if (value := get(f"psi_{res}_{kind}_avg10")) is not None
-    }
+    if prev is not None and s.cpu_nr_throttled is not None and getattr(prev, "cpu_nr_throttled", None) is not None:
+        throttled = s.cpu_nr_throttled > prev.cpu_nr_throttled
+    psi = {key: value for key, name in _PSI_FIELDS if (value := getattr(s, name)) is not None}
     return Figures(
         cpu_cores=cpu_cores(prev, stats),
-        cpu_usage_ns=get("cpu_usage_ns"),
-        cpu_nr_periods=get("cpu_nr_periods"),
-        cpu_nr_throttled=get("cpu_nr_throttled"),
-        cpu_throttled_ns=get("cpu_throttled_ns"),
+        cpu_usage_ns=s.cpu_usage_ns,
+        cpu_nr_periods=s.cpu_nr_periods,
+        cpu_nr_throttled=s.cpu_nr_throttled,
+        cpu_throttled_ns=s.cpu_throttled_ns,
         throttled_recently=throttled,
-        memory_working_set_bytes=get("memory_working_set_bytes"),
-        memory_usage_bytes=get("memory_usage_bytes"),
-        memory_rss_bytes=get("memory_rss_bytes"),
-        memory_cache_bytes=get("memory_cache_bytes"),
-        memory_limit_bytes=get("memory_limit_bytes"),
-        memory_unlimited=bool(get("memory_unlimited")),
-        pids_current=get("pids_current"),
-        pids_max=get("pids_max"),
-        pids_unlimited=bool(get("pids_unlimited")),
-        oom_kills=get("oom_kills"),
-        io_read_bytes=get("io_read_bytes"),
-        io_write_bytes=get("io_write_bytes"),
+        memory_working_set_bytes=s.memory_working_set_bytes,
+        memory_usage_bytes=s.memory_usage_bytes,
+        memory_rss_bytes=s.memory_rss_bytes,
+        memory_cache_bytes=s.memory_cache_bytes,
+        memory_limit_bytes=s.memory_limit_bytes,
+        memory_unlimited=bool(s.memory_unlimited),
+        pids_current=s.pids_current,
+        pids_max=s.pids_max,
+        pids_unlimited=bool(s.pids_unlimited),
+        oom_kills=s.oom_kills,
+        io_read_bytes=s.io_read_bytes,
+        io_write_bytes=s.io_write_bytes,
         psi=psi,
     )
 
@@ -157,6 +176,8 @@ class Collector:
         self._prefetched: dict[str, Any] = {}  # raw lists read ahead for the next refresh (see prefetch)
         self._missing_rates = False  # the last refresh had running containers with no CPU rate yet
         self._status_pending: set[str] = set()
+        # (sandboxes, rows, pods, (current containers, their summed figures) per pod) of the last refresh
+        self._pods_memo: tuple[list[Any], list[ContainerRow], list[Any], list[tuple[Any, Figures]] | None] | None = None
 
     # ---- health bookkeeping ----
     def _set_health(self, name: str, state: str, message: str = "") -> None:
@@ -357,9 +378,14 @@ class Collector:
                     self._status_pending.add(c.id)
             else:
                 self._learn_status(c.id, known, c.state)
-        figures = Figures()
-        if c.state == "RUNNING" and self.cgroups is not None:
-            figures = self._figures(c.id, known, c.labels.get("io.kubernetes.pod.uid", ""))
+        running = c.state == "RUNNING" and self.cgroups is not None
+        memo = known.row_memo
+        if memo is not None and memo[0] is c and memo[1] is task and memo[2] == _row_facts(known) and (
+                not running or self._containers_hidden):
+            return memo[3]  # nothing it shows can have changed: same listing, same task, no cgroup to read
+        figures, fixed = Figures(), not running
+        if running:
+            figures, fixed = self._figures(c.id, known, c.labels.get("io.kubernetes.pod.uid", ""))
             if known.location is None and not known.cgroups_path and not known.cgroup_status_asked:
                 # Not where the kubelet would put it: its status names the cgroup (OCI cgroupsPath).
                 known.cgroup_status_asked = True
@@ -368,7 +394,7 @@ class Collector:
         exit_code = known.exit_code
         if exit_code is None and task is not None and task.status == "STOPPED":
             exit_code = task.exit_status
-        return ContainerRow(
+        row = ContainerRow(
             id=c.id,
             sandbox_id=c.pod_sandbox_id,
             name=c.name,
@@ -394,6 +420,8 @@ class Collector:
             cpu_history=cpu_hist,
             memory_history=mem_hist,
         )
+        known.row_memo = (c, task, _row_facts(known), row) if fixed else None
+        return row
 
     def _kubelet_log_path(self, c: Any) -> str:
         """Where the kubelet puts a container's log (<pods dir>/<namespace>_<pod>_<uid>/<name>/<attempt>.log),
@@ -464,7 +492,8 @@ class Collector:
             known.reason = status.reason
             known.finished_at_ns = status.finished_at_ns
 
-    def _figures(self, cid: str, known: _Known, pod_uid: str = "") -> Figures:
+    def _figures(self, cid: str, known: _Known, pod_uid: str = "") -> tuple[Figures, bool]:
+        """The container's list figures, and whether they are only what is already known (no cgroup was read)."""
         if known.location is None:
             try:
                 known.location = self.cgroups.resolve(cid, cgroups_path=known.cgroups_path or None, pid=known.pid,
@@ -472,20 +501,20 @@ class Collector:
             except OSError:
                 known.location = None
             if known.location is None:
-                return Figures()
+                return Figures(), False
         if self._containers_hidden and known.memory_limit is not None and self._has_pod_cgroup(known.location):
             limit, unlimited = known.memory_limit
-            return Figures(memory_limit_bytes=limit, memory_unlimited=unlimited)
+            return Figures(memory_limit_bytes=limit, memory_unlimited=unlimited), True
         try:
             stats = self.cgroups.read(known.location, full=False)
         except OSError:
-            return Figures()
+            return Figures(), False
         prev = self._rate_base(self._prev_stats.get(cid), stats)
         self._prev_stats[cid] = stats
         figures = figures_from(stats, prev, self._cpu_cores)
         if not stats.vanished:
             known.memory_limit = (figures.memory_limit_bytes, figures.memory_unlimited)
-        return figures
+        return figures, False
 
     def _rate_base(self, prev: Any, stats: Any) -> Any:
         """The sample a CPU rate is taken from, or None: there is none, or it is too old (a rate over minutes the
@@ -520,9 +549,20 @@ class Collector:
 
     def _build_pods(self, sandboxes: list[Any], rows: list[ContainerRow]) -> list[Any]:
         """Pods with figures from their pod cgroup, found through any running container of the pod (one light
-        read), the containers' sum standing in for what it lacks; the sum alone when pods are not on screen."""
-        if self.cgroups is None or not hasattr(self.cgroups, "read_pod") or self._pods_hidden:
-            return build_pods(sandboxes, rows)
+        read), the containers' sum standing in for what it lacks; the sum alone when pods are not on screen.
+
+        When the listing and every container row are the very ones of the last refresh (a quiet node), the pods
+        are the last ones with only their pod cgroup figures read again."""
+        with_cgroups = self.cgroups is not None and hasattr(self.cgroups, "read_pod") and not self._pods_hidden
+        memo = self._pods_memo
+        same = (memo is not None and memo[0] is sandboxes and len(memo[1]) == len(rows)
+                and all(a is b for a, b in zip(memo[1], rows)))
+        if same and not with_cgroups and memo[3] is None:
+            return memo[2]
+        if not with_cgroups:
+            pods = build_pods(sandboxes, rows)
+            self._pods_memo = (sandboxes, rows, pods, None)
+            return pods
         samples: dict[str, Any] = {}
 
         def figures_of(sandbox_id: str, current: list[ContainerRow], summed: Figures) -> Figures:
@@ -538,7 +578,20 @@ class Collector:
             prev = self._rate_base(self._prev_pod_stats.get(sandbox_id), stats)
             return with_pod_cgroup(figures_from(stats, prev, self._cpu_cores), summed)
 
-        pods = build_pods(sandboxes, rows, figures_of)
+        if same and memo[3] is not None:
+            pods = [replace(pod, figures=figures_of(pod.id, current, summed))
+                    for pod, (current, summed) in zip(memo[2], memo[3])]
+        else:
+            parts: list[tuple[list[ContainerRow], Figures]] = []
+
+            def record(sandbox_id: str, current: list[ContainerRow], summed: Figures) -> Figures:
+                parts.append((current, summed))
+                return figures_of(sandbox_id, current, summed)
+
+            pods = build_pods(sandboxes, rows, record)
+            by_id = dict(zip((s.id for s in sandboxes), parts))
+            parts = [by_id[p.id] for p in pods]  # build_pods sorts the pods; keep their parts beside them
+            self._pods_memo = (sandboxes, rows, pods, parts)
         self._prev_pod_stats = samples  # pods gone, or with nothing running, start their rate afresh
         return pods
 
