@@ -27,11 +27,18 @@ def test_memory_limit_percent_count_age():
     assert fmt.count(None) == "-" and fmt.count(0) == "0"
     now = 1_000_000.0
     assert fmt.age(0, now) == "-"
-    assert fmt.age(int((now - 42) * 1e9), now) == "42s"
-    assert fmt.age(int((now - 312) * 1e9), now) == "5m12s"
-    assert fmt.age(int((now - 3 * 3600 - 240) * 1e9), now) == "3h4m"
-    assert fmt.age(int((now - 12 * 86400) * 1e9), now) == "12d"
     assert fmt.age(int((now + 5) * 1e9), now) == "0s"  # clock skew: never negative
+
+
+def test_age_reads_as_kubectl_and_k9s_print_it():
+    now = 1_000_000.0
+    cases = {
+        42: "42s", 119: "119s", 120: "2m", 312: "5m12s", 599: "9m59s", 600: "10m", 42 * 60 + 59: "42m",
+        179 * 60: "179m", 3 * 3600: "3h", 3 * 3600 + 240: "3h4m", 8 * 3600 - 1: "7h59m", 20 * 3600: "20h",
+        47 * 3600: "47h", 2 * 86400: "2d", 3 * 86400 + 4 * 3600: "3d4h", 12 * 86400: "12d", 729 * 86400: "729d",
+        730 * 86400: "2y", 800 * 86400: "2y70d", 3000 * 86400: "8y",
+    }
+    assert {secs: fmt.age(int((now - secs) * 1e9), now) for secs in cases} == cases
 
 
 def test_sparkline_scales_to_its_own_peak_and_keeps_the_tail():

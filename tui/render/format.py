@@ -51,17 +51,35 @@ def count(value: int | None) -> str:
 
 
 def age(created_ns: int, now_s: float) -> str:
-    """K9s-style age: 42s, 5m12s, 3h4m, 12d."""
+    """Age as kubectl and K9s print it (apimachinery's HumanDuration): 95s, 5m12s, 42m, 5h3m, 20h, 3d4h, 120d,
+    2y45d. Precision falls with age, so an older row's AGE changes once a minute, an hour or a day."""
     if not created_ns:
         return UNKNOWN
     secs = max(0, int(now_s - created_ns / 1e9))
-    if secs < 60:
+    if secs < 120:
         return f"{secs}s"
-    if secs < 3600:
-        return f"{secs // 60}m{secs % 60}s"
-    if secs < 86400:
-        return f"{secs // 3600}h{(secs % 3600) // 60}m"
-    return f"{secs // 86400}d"
+    minutes = secs // 60
+    if minutes < 10:
+        return _two(minutes, "m", secs % 60, "s")
+    if minutes < 180:
+        return f"{minutes}m"
+    hours = minutes // 60
+    if hours < 8:
+        return _two(hours, "h", minutes % 60, "m")
+    if hours < 48:
+        return f"{hours}h"
+    days = hours // 24
+    if hours < 24 * 8:
+        return _two(days, "d", hours % 24, "h")
+    if days < 365 * 2:
+        return f"{days}d"
+    if days < 365 * 8:
+        return _two(days // 365, "y", days % 365, "d")
+    return f"{days // 365}y"
+
+
+def _two(major: int, major_unit: str, minor: int, minor_unit: str) -> str:
+    return f"{major}{major_unit}{minor}{minor_unit}" if minor else f"{major}{major_unit}"
 
 
 def short_id(value: str, width: int = 13) -> str:
