@@ -1,5 +1,5 @@
 """On a quiet node the app does not list the runtime on every refresh; containerd's events still bring every change
-to the screen at once: a container that appears, and the same container exiting, with its exit code."""
+to the screen at once: a new pod's container, its exit with its exit code, and the pod's removal."""
 from __future__ import annotations
 
 import pytest
@@ -9,8 +9,8 @@ from pilot_helpers import make_app, table_rows, wait_for
 pytestmark = pytest.mark.node
 
 
-async def test_a_quiet_node_is_not_relisted_yet_a_new_container_and_its_exit_show_up(demo_node):
-    from n9s.demo import ContainerSpec
+async def test_a_quiet_node_is_not_relisted_yet_every_change_shows_up_at_once(demo_node):
+    from n9s.demo import ContainerSpec, PodSpec
 
     app = make_app(demo_node, refresh_s=1.0, start_view="containers")
     async with app.run_test(size=(180, 40)) as pilot:
@@ -21,11 +21,14 @@ async def test_a_quiet_node_is_not_relisted_yet_a_new_container_and_its_exit_sho
         await pilot.pause(3.0)  # about three refreshes of a quiet node
         assert app.collector.lists_read == listed
         app.config.refresh_s = 30.0  # from here on only an event can bring a change quickly
-        pod = demo_node.pods["demo/crash"]
-        demo_node.add_container(pod, ContainerSpec("quiet-exit", ["sh", "-c", "sleep 2; exit 3"]))
 
         def row():
             return next((r for r in table_rows(app) if r[0] == "quiet-exit"), None)
 
-        assert await wait_for(pilot, lambda: row() is not None, timeout=6)
-        assert await wait_for(pilot, lambda: row()[2].startswith("EXITED") and row()[3] == "3", timeout=10), row()
+        pod = demo_node.run_pod(PodSpec("quiet", "quiet", [ContainerSpec("quiet-exit", ["sh", "-c", "sleep 2; exit 3"])]))
+        try:
+            assert await wait_for(pilot, lambda: row() is not None, timeout=6)
+            assert await wait_for(pilot, lambda: row()[2].startswith("EXITED") and row()[3] == "3", timeout=10), row()
+        finally:
+            demo_node.remove_pod(pod)
+        assert await wait_for(pilot, lambda: row() is None, timeout=6)

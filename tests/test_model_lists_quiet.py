@@ -162,3 +162,22 @@ def test_on_a_quiet_node_each_pod_gets_its_own_cgroup_figures():
             "web": 1000 * step, "api": 2000 * step, "db": 3000 * step}
         assert {p.name: [r.name for r in p.containers] for p in picture.pods} == {n: ["app"] for n in ThreePodCri.NAMES}
     assert cri.listings == 1
+
+
+def test_after_an_event_the_next_refresh_comes_soon_until_cri_has_settled():
+    # The refresh an event asks for may come before CRI records the change: the app samples again soon (not one
+    # interval later) while the lists are still being read again.
+    now = [100.0]
+    c, _ = make(now)
+    c.events_live = True
+    c.refresh()
+    now[0] += 2
+    c.refresh()
+    assert not c.resample_soon
+    c.note_task_event()
+    now[0] += 1
+    c.refresh()
+    assert c.resample_soon
+    now[0] += collector_module.LISTS_SETTLE_S
+    c.refresh()
+    assert not c.resample_soon

@@ -528,8 +528,10 @@ class Collector:
     @property
     def resample_soon(self) -> bool:
         """The last refresh showed running containers without a CPU rate (first sight, or back on screen after
-        a pause): a second sample soon fills them in."""
-        return self._missing_rates
+        a pause): a second sample soon fills them in. Or a task or container event came less than LISTS_SETTLE_S
+        ago: CRI may record the change only after the refresh the event asked for, and the next one must come soon,
+        not one interval later."""
+        return self._missing_rates or self.clock() - self._event_at <= LISTS_SETTLE_S
 
     def _has_pod_cgroup(self, location: Any) -> bool:
         pod_location = getattr(self.cgroups, "pod_location", None)
