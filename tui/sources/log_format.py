@@ -165,10 +165,10 @@ class PartialJoiner:
             if pieces is None:
                 self._pending[rec.stream] = [rec]
                 self._sizes[rec.stream] = len(rec.content)
-                return []
-            pieces.append(rec)
-            self._sizes[rec.stream] += len(rec.content)
-            if self._sizes[rec.stream] >= self._max:
+            else:
+                pieces.append(rec)
+                self._sizes[rec.stream] += len(rec.content)
+            if self._sizes[rec.stream] >= self._max:  # a first piece alone may already be as big as a record may get
                 return [self._take(rec.stream, partial=True)]
             return []
         if pieces is None:
