@@ -42,6 +42,7 @@ class PtyN9s:
     watch: re.Pattern[str] | None = None  # matches in the plain text of the output are collected
     on_text: Callable[[float, str], None] | None = None  # called with each read's plain text (and the tail before)
     env: dict[str, str] = field(default_factory=dict)
+    program: list[str] = field(default_factory=lambda: [N9S])  # what runs with ``args`` (default: the n9s script)
     chunks: list[Chunk] = field(default_factory=list)
     matches: list[tuple[float, re.Match]] = field(default_factory=list)
     spawned_at: float = 0.0
@@ -63,7 +64,7 @@ class PtyN9s:
         env.pop("TEXTUAL", None)
         # Textual paints on stderr: both streams go to the terminal, as in a shell
         self.spawned_at = time.perf_counter()
-        self.proc = subprocess.Popen([N9S, *self.args], stdin=slave, stdout=slave, stderr=slave, env=env,
+        self.proc = subprocess.Popen([*self.program, *self.args], stdin=slave, stdout=slave, stderr=slave, env=env,
                                      start_new_session=True, close_fds=True)
         os.close(slave)
         self._master = master

@@ -31,6 +31,8 @@ def floor(node: ScaleNode, opts: Options, ctx: dict) -> dict[str, Measure]:
         "floor.wall_ms": Measure(out["collector"]["wall_s_median"] * 1000, out["floor"]["wall_s_median"] * 1000),
         "floor.pods_view_cpu_ms": Measure(out["collector_pods_view"]["cpu_s_median"] * 1000,
                                           out["floor"]["cpu_s_median"] * 1000),
+        "floor.pods_view_listed_cpu_ms": Measure(out["collector_pods_view_listed"]["cpu_s_median"] * 1000,
+                                                 out["floor"]["cpu_s_median"] * 1000),
     }
 
 
@@ -52,11 +54,18 @@ def refresh_and_runtime(node: ScaleNode, opts: Options, ctx: dict) -> dict[str, 
     floor_cpu = _floor_cpu(node, opts, ctx)
     ctd = node.containerd_pid
     shims = _shim_pids(node)
-    # containerd and its shims with no n9s running
-    c0, s0, t0 = cpu_seconds(ctd), cpu_seconds_many(shims), time.monotonic()
-    time.sleep(opts.window_s)
-    c1, s1, t1 = cpu_seconds(ctd), cpu_seconds_many(shims), time.monotonic()
+    # containerd and its shims with no n9s running; meanwhile, what a bare Textual app costs idle in a terminal
+    bare = PtyN9s([], keep_output=False, program=[PY, "-m", "bench.bare_textual"]).start()
+    try:
+        time.sleep(min(opts.warmup_s, opts.window_s))
+        c0, s0, t0, a0 = cpu_seconds(ctd), cpu_seconds_many(shims), time.monotonic(), cpu_seconds(bare.pid)
+        time.sleep(opts.window_s)
+        c1, s1, t1, a1 = cpu_seconds(ctd), cpu_seconds_many(shims), time.monotonic(), cpu_seconds(bare.pid)
+    finally:
+        bare.stop()
     idle_ctd, idle_shims, idle_wall = c1 - c0, s1 - s0, t1 - t0
+    bare_cpu_per_period = (a1 - a0) / idle_wall * (opts.refresh_s + (statistics.median(ctx.get("collector_wall_s")
+                                                                                          or [0.0])))
 
     log_file = os.path.join(tempfile.mkdtemp(prefix="n9s-bench-"), "n9s.log")
     run = PtyN9s(n9s_args(node.address, node.pods_dir, "--refresh", str(opts.refresh_s), "--debug",
@@ -93,6 +102,8 @@ def refresh_and_runtime(node: ScaleNode, opts: Options, ctx: dict) -> dict[str, 
                                    statistics.median(ctx["floor_wall_s"]) * 1000 if ctx.get("floor_wall_s") else None,
                                    "one refresh's wall time in the app (n9s --debug log)"),
         "refresh.terminal_kib_s": Measure((b1 - b0) / wall / 1024),
+        "refresh.bare_textual_ms": Measure(bare_cpu_per_period * 1000, floor_cpu * 1000,
+                                           "a bare Textual app idle, CPU per refresh period (same run)"),
         "refresh.rss_mib": Measure(rss / MIB, statistics.median(ctx["floor_rss"]) / MIB if ctx.get("floor_rss") else None,
                                    "after the idle window, pods view"),
         "runtime.containerd_core_pct": Measure((c1 - c0) / wall * 100, idle_ctd / idle_wall * 100),
