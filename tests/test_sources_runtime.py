@@ -146,3 +146,27 @@ def test_events_stream_delivers_a_task_exit(ctd, demo_node):
     call.cancel()
     stream.close()
     assert "/tasks/exit" in seen
+
+
+def test_an_idle_event_stream_ends_at_once_when_the_client_closes(demo_node):
+    # The stream waits in long slices (STREAM_WAIT_SLICE_S) to stay cheap while idle; closing must still end it at
+    # once, not a slice later (the app closes the client when it quits).
+    import threading
+
+    client = ContainerdClient(str(demo_node.address))
+    started, ended = threading.Event(), threading.Event()
+
+    def listen():
+        stream = client.subscribe("/tasks/")
+        started.set()
+        for _ in stream:
+            pass
+        ended.set()
+
+    threading.Thread(target=listen, daemon=True).start()
+    assert started.wait(5)
+    time.sleep(1.5)  # idle, inside a wait slice
+    closed_at = time.monotonic()
+    client.close()
+    assert ended.wait(5)
+    assert time.monotonic() - closed_at < 0.5
