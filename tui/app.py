@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import gc
 import logging
+import os
+import sys
 import threading
 import time
 from dataclasses import dataclass, field
@@ -39,6 +41,15 @@ class PictureReady(Message):
         self.took_s = took_s
 
 
+def _terminal_driver() -> type | None:
+    """Textual's Linux driver with an input thread that sleeps while idle; Textual's own choice elsewhere."""
+    if sys.platform != "linux" or os.environ.get("TEXTUAL_DRIVER"):
+        return None
+    from .terminal_driver import QuietInputDriver
+
+    return QuietInputDriver
+
+
 class N9sApp(App):
     TITLE = "n9s"
     COMMANDS = App.COMMANDS | {NodeCommands}
@@ -50,7 +61,7 @@ class N9sApp(App):
 
     def __init__(self, collector: Any, config: AppConfig | None = None, *, events: Any = None, actions: Any = None,
                  first_refresh: Any = None):
-        super().__init__()
+        super().__init__(driver_class=_terminal_driver())
         self.collector = collector
         self.first_refresh = first_refresh  # a BackgroundRefresh under way, taken by the first refresh
         self.config = config or AppConfig()
