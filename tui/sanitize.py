@@ -236,18 +236,33 @@ def sanitize_text(
 _LABEL_SPACE = re.compile(r"[\t\n\r\x0b\x0c\u2028\u2029]+")
 
 
+# Every refresh shows the same names again: (text, max_len) -> label, for short texts, dropped whole when full.
+_LABELS: dict[tuple[str, int], str] = {}
+_LABELS_KEPT = 16384
+_LABEL_CACHED_LEN = 256
+
+
 def sanitize_label(s: str | bytes, max_len: int = 80) -> str:
     """A one-line, bounded, printable form of a name or label value.
 
     Line breaks and tabs become single spaces, escape sequences are removed, other controls are shown as
     placeholders, and a value longer than ``max_len`` characters is cut with an ellipsis.
     """
-    if isinstance(s, (bytes, bytearray, memoryview)):
-        s = bytes(s).decode("utf-8", errors="replace")
+    key = (s, max_len) if isinstance(s, str) and len(s) <= _LABEL_CACHED_LEN else None
+    if key is not None:
+        label = _LABELS.get(key)
+        if label is not None:
+            return label
+    text = bytes(s).decode("utf-8", errors="replace") if isinstance(s, (bytes, bytearray, memoryview)) else s
     # Bound the work first: a label is short, so no need to scan megabytes of it.
-    s = s[: max_len * 4 + 64]
-    s = _LABEL_SPACE.sub(" ", s)
-    return sanitize_text(s, max_len=max_len, tab_size=0).strip()
+    text = text[: max_len * 4 + 64]
+    text = _LABEL_SPACE.sub(" ", text)
+    label = sanitize_text(text, max_len=max_len, tab_size=0).strip()
+    if key is not None:
+        if len(_LABELS) >= _LABELS_KEPT:
+            _LABELS.clear()
+        _LABELS[key] = label
+    return label
 
 
 _SGR_ONLY = re.compile(r"\x1b\[[0-9;]*m")
