@@ -696,6 +696,7 @@ class FakeKube:
                                f'previous terminated container "{wanted}" in pod "{name}" not found')
                 return
             lines = list(log.previous if previous else log.lines)
+            sent = len(log.lines)  # counted with the snapshot: lines appended while it is sent are followed
             uid = pod["metadata"]["uid"]
         if query.get("sinceSeconds"):
             cutoff = time.time() - int(query["sinceSeconds"])
@@ -717,7 +718,6 @@ class FakeKube:
         h._chunk(render(lines))
         if follow:
             with self._cond:
-                sent = len(log.lines)
                 down_epoch = self._down_epoch
             deadline = time.monotonic() + (self.max_watch_seconds or 600)
             while time.monotonic() < deadline:
