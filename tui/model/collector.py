@@ -15,7 +15,7 @@ import threading
 import time
 from collections import deque
 from dataclasses import dataclass, replace
-from typing import Any, Callable
+from typing import Any, Callable, NamedTuple
 
 from ..sources.cgroups import CgroupStats
 from ..sources.cgroups import cpu_cores as cgroup_cpu_cores
@@ -76,6 +76,20 @@ class _Known:
     # (listing, task, _row_facts, row) of the last row built without reading a cgroup: the next refresh with the
     # same listing and task (a quiet node, the containers off screen) gives that row again
     row_memo: tuple[Any, Any, tuple, ContainerRow] | None = None
+
+
+class _PodsMemo(NamedTuple):
+    """The pods of the last refresh and what they were built from."""
+
+    sandboxes: list[Any]
+    rows: list[ContainerRow]
+    pods: list[Any]
+    parts: list[tuple[list[ContainerRow], Figures]] | None  # per pod: current containers, their summed figures
+
+    def built_from(self, sandboxes: list[Any], rows: list[ContainerRow]) -> bool:
+        """The very listing and container row objects of that refresh (a quiet node)."""
+        return (self.sandboxes is sandboxes and len(self.rows) == len(rows)
+                and all(a is b for a, b in zip(self.rows, rows)))
 
 
 def _row_facts(known: _Known) -> tuple:
@@ -176,8 +190,7 @@ class Collector:
         self._prefetched: dict[str, Any] = {}  # raw lists read ahead for the next refresh (see prefetch)
         self._missing_rates = False  # the last refresh had running containers with no CPU rate yet
         self._status_pending: set[str] = set()
-        # (sandboxes, rows, pods, (current containers, their summed figures) per pod) of the last refresh
-        self._pods_memo: tuple[list[Any], list[ContainerRow], list[Any], list[tuple[Any, Figures]] | None] | None = None
+        self._pods_memo: _PodsMemo | None = None
 
     # ---- health bookkeeping ----
     def _set_health(self, name: str, state: str, message: str = "") -> None:
@@ -216,10 +229,8 @@ class Collector:
     def _runtime_lists(self, now: float, relist: bool) -> tuple[list[Any], list[Any]]:
         """CRI's sandboxes and containers: listed again unless the event stream vouches that nothing changed."""
         lists = self._lists
-        quiet = (self.events_live and not relist and lists is not None
-                 and now - self._lists_read_at < LISTS_MAX_AGE_S and now - self._event_at > LISTS_SETTLE_S)
-        if quiet:
-            assert lists is not None
+        if (lists is not None and self.events_live and not relist
+                and now - self._lists_read_at < LISTS_MAX_AGE_S and now - self._event_at > LISTS_SETTLE_S):
             return lists
         self._lists = None  # a failed listing must not leave the old lists to be trusted later
         sandboxes = self.cri.list_pod_sandboxes()
@@ -557,13 +568,12 @@ class Collector:
         are the last ones with only their pod cgroup figures read again."""
         with_cgroups = self.cgroups is not None and hasattr(self.cgroups, "read_pod") and not self._pods_hidden
         memo = self._pods_memo
-        same = (memo is not None and memo[0] is sandboxes and len(memo[1]) == len(rows)
-                and all(a is b for a, b in zip(memo[1], rows)))
-        if same and not with_cgroups and memo[3] is None:
-            return memo[2]
+        same = memo is not None and memo.built_from(sandboxes, rows)
+        if same and not with_cgroups and memo.parts is None:
+            return memo.pods
         if not with_cgroups:
             pods = build_pods(sandboxes, rows)
-            self._pods_memo = (sandboxes, rows, pods, None)
+            self._pods_memo = _PodsMemo(sandboxes, rows, pods, None)
             return pods
         samples: dict[str, Any] = {}
 
@@ -580,9 +590,9 @@ class Collector:
             prev = self._rate_base(self._prev_pod_stats.get(sandbox_id), stats)
             return with_pod_cgroup(figures_from(stats, prev, self._cpu_cores), summed)
 
-        if same and memo[3] is not None:
+        if same and memo.parts is not None:
             pods = [replace(pod, figures=figures_of(pod.id, current, summed))
-                    for pod, (current, summed) in zip(memo[2], memo[3])]
+                    for pod, (current, summed) in zip(memo.pods, memo.parts)]
         else:
             parts: list[tuple[list[ContainerRow], Figures]] = []
 
@@ -593,7 +603,7 @@ class Collector:
             pods = build_pods(sandboxes, rows, record)
             by_id = dict(zip((s.id for s in sandboxes), parts))
             parts = [by_id[p.id] for p in pods]  # build_pods sorts the pods; keep their parts beside them
-            self._pods_memo = (sandboxes, rows, pods, parts)
+            self._pods_memo = _PodsMemo(sandboxes, rows, pods, parts)
         self._prev_pod_stats = samples  # pods gone, or with nothing running, start their rate afresh
         return pods
 
