@@ -20,6 +20,14 @@ def make(now):
                      clock=lambda: now[0]), cri
 
 
+def listed_live(now):
+    """A collector reading a live event stream, after its first refresh (which lists)."""
+    c, cri = make(now)
+    c.events_live = True
+    c.refresh()
+    return c, cri
+
+
 def states(picture):
     return [(c.name, c.state) for c in picture.containers]
 
@@ -49,9 +57,7 @@ def test_a_quiet_node_with_live_events_is_listed_once_and_still_shown():
 
 def test_an_event_makes_the_next_refreshes_list_until_cri_has_settled():
     now = [100.0]
-    c, cri = make(now)
-    c.events_live = True
-    c.refresh()
+    c, cri = listed_live(now)
     cri.state = "EXITED"  # the container exited; CRI's list says so
     now[0] += 2
     assert states(c.refresh()) == [("app", "RUNNING")]  # no event yet: the list is not read
@@ -71,9 +77,7 @@ def test_an_event_makes_the_next_refreshes_list_until_cri_has_settled():
 
 def test_old_lists_and_a_user_refresh_are_listed_again():
     now = [100.0]
-    c, cri = make(now)
-    c.events_live = True
-    c.refresh()
+    c, cri = listed_live(now)
     now[0] += 2
     c.refresh(relist=True)  # ctrl-r
     assert cri.listings == 2
@@ -84,9 +88,7 @@ def test_old_lists_and_a_user_refresh_are_listed_again():
 
 def test_a_failed_listing_is_never_covered_by_the_old_lists():
     now = [100.0]
-    c, cri = make(now)
-    c.events_live = True
-    c.refresh()
+    c, cri = listed_live(now)
     cri.down = Unreachable("containerd is not answering")
     c.note_task_event()
     now[0] += 1
@@ -101,9 +103,7 @@ def test_a_failed_listing_is_never_covered_by_the_old_lists():
 
 def test_the_lists_are_read_again_when_the_event_stream_goes_away():
     now = [100.0]
-    c, cri = make(now)
-    c.events_live = True
-    c.refresh()
+    c, cri = listed_live(now)
     c.events_live = False
     now[0] += 2
     c.refresh()
@@ -168,9 +168,7 @@ def test_after_an_event_the_next_refresh_comes_soon_until_cri_has_settled():
     # The refresh an event asks for may come before CRI records the change: the app samples again soon (not one
     # interval later) while the lists are still being read again.
     now = [100.0]
-    c, _ = make(now)
-    c.events_live = True
-    c.refresh()
+    c, _ = listed_live(now)
     now[0] += 2
     c.refresh()
     assert not c.resample_soon
