@@ -20,6 +20,7 @@ from textual.geometry import Region, Size
 from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
+from textual.style import Style as TextualStyle
 
 from n9s.render.table import Column, Row
 from n9s.sanitize import ELLIPSIS, sanitize_label
@@ -128,6 +129,8 @@ class ResourceTable(ScrollView, can_focus=True):
         self._base_style: Style | None = None
         self._pass: tuple[int, int, int] | None = None  # (scroll x, scroll y, width) while render_lines runs
         self._header_strip: tuple[tuple, Strip] | None = None
+        # screen line y -> (the line render_line gave, the frame it was widened for, the widened strip)
+        self._framed: dict[int, tuple[Strip, tuple, Strip]] = {}
         self._styles: dict[tuple[str, bool, bool], Style] = {}
         self.rows_painted = 0  # rows rendered into a new Strip (cache misses): what a refresh really cost
 
@@ -261,12 +264,15 @@ class ResourceTable(ScrollView, can_focus=True):
     def _grow_columns(self, rows: list[Row]) -> bool:
         widths = list(self._widths)
         n = len(widths)
-        fixed = [bool(col.width) for col in self._columns]
-        for row in rows:
-            for i, text in enumerate(row.cells[:n]):
-                if len(text) > widths[i] or not text.isascii():
-                    if not fixed[i]:
-                        widths[i] = min(MAX_COLUMN_WIDTH, max(widths[i], cell_len(text)))
+        cells = [row.cells[:n] for row in rows]
+        if len({len(c) for c in cells}) > 1:
+            cells = [c + ("",) * (n - len(c)) for c in cells]  # ragged rows: a missing cell is blank
+        # Column by column, so the scans run in C: only a column with a longer or a non-ASCII cell is measured.
+        for i, column in enumerate(zip(*cells)):
+            if self._columns[i].width:
+                continue
+            if max(map(len, column)) > widths[i] or not all(map(str.isascii, column)):
+                widths[i] = min(MAX_COLUMN_WIDTH, max(widths[i], max(map(cell_len, column))))
         if tuple(widths) != self._widths:
             self._widths = tuple(widths)
             return True
@@ -388,14 +394,18 @@ class ResourceTable(ScrollView, can_focus=True):
         """Each cell padded or cut to its column, with the blank cells around it. ``reuse``: (cells, fitted) of
         the same row at the same widths; unchanged cells are taken from it (a refresh changes a few cells)."""
         pad = " " * CELL_PADDING
-        old_cells, old_fitted = reuse if reuse is not None else ((), ())
+        widths = self._widths
+        if reuse is not None and len(cells) == len(reuse[0]) == len(reuse[1]) == len(widths):
+            old_cells, parts_ = reuse
+            parts = list(parts_)
+            for i, (old, text) in enumerate(zip(old_cells, cells)):
+                if old != text:
+                    parts[i] = pad + _fit(text, widths[i], self._columns[i].numeric) + pad
+            return tuple(parts)
         parts = []
-        for i, width in enumerate(self._widths):
+        for i, width in enumerate(widths):
             text = cells[i] if i < len(cells) else ""
-            if i < len(old_cells) and old_cells[i] == text:
-                parts.append(old_fitted[i])
-            else:
-                parts.append(pad + _fit(text, width, self._columns[i].numeric) + pad)
+            parts.append(pad + _fit(text, width, self._columns[i].numeric) + pad)
         return tuple(parts)
 
     def render_lines(self, crop: Region) -> list[Strip]:
@@ -403,9 +413,53 @@ class ResourceTable(ScrollView, can_focus=True):
         scroll_x, scroll_y = self.scroll_offset
         self._pass = (int(scroll_x), int(scroll_y), self.scrollable_content_region.width)
         try:
+            if self._plain_box():
+                return self._render_plain(crop)
             return super().render_lines(crop)
         finally:
             self._pass = None
+
+    def _plain_box(self) -> bool:
+        """No border, outline, padding, tint, opacity, hatch or hovered link: the table's lines go to the screen as
+        they are, and Textual's general line styling (a third of a changed row's repaint) has nothing to add."""
+        styles = self.styles
+        if any(styles.gutter) or self.opacity != 1.0 or styles.text_opacity != 1.0 or styles.tint.a:
+            return False
+        if any(edge for edge, _color in styles.outline):
+            return False
+        if styles.has_rule("hatch") and styles.hatch != "none":
+            return False
+        return not (self.auto_links and self.hover_style._link_id)
+
+    def _render_plain(self, crop: Region) -> list[Strip]:
+        """What StylesCache.render_widget draws for a plain box (``_plain_box``), without its per-line work:
+        each content line made as wide as the content, the app's filters, then the crop."""
+        width = self.region.width
+        content_width, content_height = self.content_region.size
+        base_background, background = self.background_colors
+        inner = TextualStyle(background=base_background + background).rich_style
+        filters = self.get_line_filters()
+        framed = self._framed
+        strips: list[Strip] = []
+        for y in crop.line_range:
+            line = self.render_line(y) if y < content_height else Strip.blank(content_width, inner)
+            known = framed.get(y)
+            if line.cell_length == content_width == width:
+                strip = line  # already the whole line: the row's own cached strip keeps its filtered copy
+            elif known is not None and known[0] is line and known[1] == (width, content_width, inner):
+                strip = known[2]
+            else:
+                strip = Strip(line.adjust_cell_length(content_width, inner), width)
+                framed[y] = (line, (width, content_width, inner), strip)
+            for line_filter in filters:
+                strip = strip.apply_filter(line_filter, background)
+            strips.append(strip)
+        if len(framed) > 4 * max(content_height, 1):
+            framed.clear()  # lines of a taller table long gone
+        if crop.column_span != (0, width):
+            x1, x2 = crop.column_span
+            strips = [strip.crop(x1, x2) for strip in strips]
+        return strips
 
     def render_line(self, y: int) -> Strip:
         if self._pass is not None:
@@ -432,9 +486,16 @@ class ResourceTable(ScrollView, can_focus=True):
         reuse = (cached[0][0], cached[2]) if cached is not None and cached[0][4] == self._widths else None
         fitted = self._fitted(cells, reuse)
         line = "".join(fitted)
-        length = sum(self._widths) + 2 * CELL_PADDING * len(self._widths)  # every fitted cell is exactly as wide
-        strip = Strip([Segment(line, self._row_style(health, marked, is_cursor))], length)
-        strip = strip.crop_extend(int(scroll_x), int(scroll_x) + width, base)
+        style = self._row_style(health, marked, is_cursor)
+        if line.isascii():  # one cell per character: crop and pad the text itself, one Strip instead of two
+            visible = line[int(scroll_x):int(scroll_x) + width]
+            segments = [Segment(visible, style)] if visible else []
+            if len(visible) < width:
+                segments.append(Segment(" " * (width - len(visible)), base))
+            strip = Strip(segments, width)
+        else:
+            length = sum(self._widths) + 2 * CELL_PADDING * len(self._widths)  # every fitted cell is this wide
+            strip = Strip([Segment(line, style)], length).crop_extend(int(scroll_x), int(scroll_x) + width, base)
         self._strips[key] = (depends, strip, fitted)
         return strip
 
