@@ -429,3 +429,49 @@ def test_a_dropped_keep_open_reader_closes_its_files(tmp_path):
     del reader
     gc.collect()
     assert len(os.listdir("/proc/self/fd")) == before
+
+
+# ---------------------------------------------------------------- limits carried over from an earlier sample
+
+
+@pytest.mark.parametrize("tree,pod_dir,limit_file,oom_file,usage_file", [
+    ("v2-systemd", f"kubepods.slice/kubepods-burstable.slice/{BURSTABLE_SLICE}", "memory.max", "memory.events",
+     "memory.current"),
+    ("v1-cgroupfs", f"memory/kubepods/burstable/pod{POD_UID}", "memory.limit_in_bytes", "memory.oom_control",
+     "memory.usage_in_bytes"),
+])
+def test_a_pod_read_with_an_earlier_sample_takes_its_limit_and_oom_count_and_reads_the_rest(
+        tmp_path, tree, pod_dir, limit_file, oom_file, usage_file):
+    root = copy_tree(tmp_path, tree)
+    directory = root / pod_dir
+    if not (directory / oom_file).exists():  # the v1 capture has none
+        (directory / oom_file).write_text("oom_kill_disable 0\nunder_oom 0\noom_kill 2\n")
+    reader = CgroupReader(root=str(root), proc_root=PROC)
+    loc = reader.resolve(CTR, cgroups_path=f"{BURSTABLE_SLICE}:cri-containerd:{CTR}") if tree.startswith("v2") \
+        else reader.resolve(CTR, pid=4444)
+    first = reader.read_pod(loc)
+    assert first.memory_limit_known and first.oom_kills is not None
+    reader.close()  # kept-open files would keep reading what they opened; each read below opens afresh
+    (directory / limit_file).write_text("1048576\n")
+    (directory / oom_file).write_text((directory / oom_file).read_text().replace("oom_kill ", "oom_kill 9"))
+    (directory / usage_file).write_text("99\n")
+
+    carried = CgroupReader(root=str(root), proc_root=PROC).read_pod(loc, limits_from=first)
+    limits = (first.memory_limit_bytes, first.memory_unlimited, first.oom_kills)
+    assert (carried.memory_limit_bytes, carried.memory_unlimited, carried.oom_kills) == limits
+    assert carried.memory_usage_bytes == 99  # everything else is read now
+    assert carried.problems == ()
+
+    fresh = CgroupReader(root=str(root), proc_root=PROC).read_pod(loc)
+    assert fresh.memory_limit_bytes == 1048576 and fresh.oom_kills != first.oom_kills
+    full = CgroupReader(root=str(root), proc_root=PROC).read_pod(loc, full=True, limits_from=first)
+    assert full.memory_limit_bytes == 1048576  # a FULL read reads everything
+
+
+def test_a_vanished_earlier_sample_carries_nothing(tmp_path):
+    root = copy_tree(tmp_path, "v1-cgroupfs")
+    reader = CgroupReader(root=str(root), proc_root=PROC)
+    loc = reader.resolve(CTR, pid=4444)
+    gone = CgroupStats(timestamp_ns=1, vanished=True)
+    pod = reader.read_pod(loc, limits_from=gone)
+    assert pod.memory_limit_bytes == 536870912  # read from its file, not the empty sample's None

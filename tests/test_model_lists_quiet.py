@@ -140,7 +140,7 @@ class PodCgroups:
     def pod_location(self, location):
         return location.pod_uid
 
-    def read_pod(self, location, full=False):
+    def read_pod(self, location, full=False, limits_from=None):
         used = self.memory[location.pod_uid]
         return CgroupStats(timestamp_ns=time.monotonic_ns(), memory_usage_bytes=used, memory_working_set_bytes=used)
 
@@ -179,3 +179,80 @@ def test_after_an_event_the_next_refresh_comes_soon_until_cri_has_settled():
     now[0] += collector_module.LISTS_SETTLE_S
     c.refresh()
     assert not c.resample_soon
+
+
+class CountingPodCgroups(PodCgroups):
+    """Pod cgroups on a clock: CPU used, memory limit and OOM kills per uid; counts the reads that read the limit
+    and OOM files (no ``limits_from``) and those that carried them over."""
+
+    def __init__(self, now):
+        super().__init__()
+        self.now = now
+        self.cpu_ns = {f"uid-{n}": 0 for n in ThreePodCri.NAMES}
+        self.limit = {f"uid-{n}": 1 << 30 for n in ThreePodCri.NAMES}
+        self.ooms = {f"uid-{n}": 0 for n in ThreePodCri.NAMES}
+        self.limit_reads = self.carried = 0
+
+    def read_pod(self, location, full=False, limits_from=None):
+        uid = location.pod_uid
+        if limits_from is None:
+            self.limit_reads += 1
+            limit, ooms = self.limit[uid], self.ooms[uid]
+        else:
+            self.carried += 1
+            limit, ooms = limits_from.memory_limit_bytes, limits_from.oom_kills
+        return CgroupStats(timestamp_ns=int(self.now[0] * 1e9), cpu_usage_ns=self.cpu_ns[uid],
+                           memory_usage_bytes=4096, memory_working_set_bytes=4096, memory_limit_bytes=limit,
+                           oom_kills=ooms)
+
+
+def three_pods_live(now):
+    cgroups = CountingPodCgroups(now)
+    tasks = [running_task(f"c-{n}", 100 + i) for i, n in enumerate(ThreePodCri.NAMES)]
+    c = Collector(ThreePodCri(), FakeContainerd(tasks), cgroups, pods_dir="/nonexistent", clock=lambda: now[0])
+    c.events_live = True
+    c.refresh(container_stats=False)
+    now[0] += 2
+    c.refresh(container_stats=False)  # the rows have all they show now: the pods are built as they will stay
+    return c, cgroups
+
+
+def pod_named(picture, name):
+    return next(p for p in picture.pods if p.name == name)
+
+
+def test_a_quiet_node_reads_pod_limits_and_oom_kills_again_only_with_the_lists():
+    now = [100.0]
+    c, cgroups = three_pods_live(now)
+    read_before, carried_before = cgroups.limit_reads, cgroups.carried
+    assert read_before >= 3  # the first picture reads everything
+    cgroups.limit["uid-web"] = 1 << 20  # resized in place: no event comes with that
+    cgroups.ooms["uid-db"] = 1
+    for _ in range(3):
+        now[0] += 2
+        picture = c.refresh(container_stats=False)
+    assert (cgroups.limit_reads, cgroups.carried) == (read_before, carried_before + 9)
+    assert pod_named(picture, "web").figures.memory_limit_bytes == 1 << 30  # not yet: carried from the lists' time
+    c.note_task_event()  # e.g. the OOM kill's task event: the lists, and with them the limits, are read again
+    now[0] += 1
+    picture = c.refresh(container_stats=False)
+    assert pod_named(picture, "web").figures.memory_limit_bytes == 1 << 20
+    assert pod_named(picture, "db").figures.oom_kills == 1
+    now[0] += collector_module.LISTS_MAX_AGE_S + collector_module.LISTS_SETTLE_S
+    cgroups.limit["uid-api"] = 1 << 21
+    picture = c.refresh(container_stats=False)  # old lists are read again, and the limits with them
+    assert pod_named(picture, "api").figures.memory_limit_bytes == 1 << 21
+
+
+def test_an_idle_pod_shows_no_cpu_until_its_counter_moves_and_none_again_after():
+    now = [100.0]
+    c, cgroups = three_pods_live(now)
+    cpu = []
+    for step in range(6):
+        now[0] += 2
+        if step == 3:
+            cgroups.cpu_ns["uid-api"] += 1_000_000_000  # one CPU second in two seconds
+        picture = c.refresh(container_stats=False)
+        cpu.append((pod_named(picture, "api").figures.cpu_cores, pod_named(picture, "web").figures.cpu_cores))
+    assert cpu == [(0.0, 0.0), (0.0, 0.0), (0.0, 0.0), (0.5, 0.0), (0.0, 0.0), (0.0, 0.0)]
+    assert pod_named(picture, "api").figures.memory_working_set_bytes == 4096

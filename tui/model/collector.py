@@ -9,6 +9,8 @@ container cannot be placed from what the lists say.
 """
 from __future__ import annotations
 
+import dataclasses
+import operator
 import os
 import socket
 import threading
@@ -98,6 +100,10 @@ def _row_facts(known: _Known) -> tuple:
             known.memory_limit)
 
 
+# Everything a light sample says but when it was taken: two equal keys are two samples of an idle cgroup.
+_sample_key = operator.attrgetter(*(f.name for f in dataclasses.fields(CgroupStats) if f.name != "timestamp_ns"))
+
+
 class _Loose:
     """Any stats-like object read as a CgroupStats: a figure it lacks is None."""
 
@@ -166,6 +172,8 @@ class Collector:
         self._known: dict[str, _Known] = {}
         self._prev_stats: dict[str, Any] = {}
         self._prev_pod_stats: dict[str, Any] = {}  # by sandbox id
+        # sandbox id -> (its pod cgroup sample but the time, the containers' sum, the figures made of them)
+        self._pod_figures: dict[str, tuple[Any, Figures, Figures]] = {}
         self._cpu_hist: dict[str, deque[float]] = {}
         self._mem_hist: dict[str, deque[int]] = {}
         self._health: dict[str, SourceHealth] = {}
@@ -191,6 +199,7 @@ class Collector:
         self._missing_rates = False  # the last refresh had running containers with no CPU rate yet
         self._status_pending: set[str] = set()
         self._pods_memo: _PodsMemo | None = None
+        self._listed_now = False  # CRI was listed in this refresh
 
     # ---- health bookkeeping ----
     def _set_health(self, name: str, state: str, message: str = "") -> None:
@@ -229,6 +238,7 @@ class Collector:
     def _runtime_lists(self, now: float, relist: bool) -> tuple[list[Any], list[Any]]:
         """CRI's sandboxes and containers: listed again unless the event stream vouches that nothing changed."""
         lists = self._lists
+        self._listed_now = False
         if (lists is not None and self.events_live and not relist
                 and now - self._lists_read_at < LISTS_MAX_AGE_S and now - self._event_at > LISTS_SETTLE_S):
             return lists
@@ -237,6 +247,7 @@ class Collector:
         containers = self.cri.list_containers()
         self.lists_read += 1
         self._lists, self._lists_read_at = (sandboxes, containers), now
+        self._listed_now = True
         return sandboxes, containers
 
     def _refresh(self, *, snapshots: bool, images: bool, tasks: bool = False,
@@ -576,23 +587,43 @@ class Collector:
             self._pods_memo = _PodsMemo(sandboxes, rows, pods, None)
             return pods
         samples: dict[str, Any] = {}
+        made: dict[str, tuple[Any, Figures, Figures]] = {}
+        # A pod cgroup's memory limit and OOM count change only on a resize or an OOM kill: read again whenever
+        # CRI is listed (after an event, on ctrl-r, every LISTS_MAX_AGE_S) or the pods changed, else carried over.
+        limits_due = self._listed_now or not same
 
         def figures_of(sandbox_id: str, current: list[ContainerRow], summed: Figures) -> Figures:
             location = next((k.location for c in current if c.state == "RUNNING"
                              and (k := self._known.get(c.id)) is not None and k.location is not None), None)
+            earlier = self._prev_pod_stats.get(sandbox_id)
             try:
-                stats = self.cgroups.read_pod(location) if location is not None else None
+                if location is None:
+                    stats = None
+                elif limits_due or earlier is None:
+                    stats = self.cgroups.read_pod(location)
+                else:
+                    stats = self.cgroups.read_pod(location, limits_from=earlier)
             except OSError:
                 stats = None
             if stats is None or getattr(stats, "vanished", False):
                 return summed
             samples[sandbox_id] = stats
-            prev = self._rate_base(self._prev_pod_stats.get(sandbox_id), stats)
-            return with_pod_cgroup(figures_from(stats, prev, self._cpu_cores), summed)
+            prev = self._rate_base(earlier, stats)
+            key = _sample_key(stats) if isinstance(stats, CgroupStats) else None
+            last = self._pod_figures.get(sandbox_id)
+            if (key is not None and prev is not None and last is not None and last[0] == key and last[1] is summed
+                    and last[2].cpu_cores == 0.0 and not last[2].throttled_recently):
+                figures = last[2]  # an idle pod: not one counter moved, so every figure is what it was
+            else:
+                figures = with_pod_cgroup(figures_from(stats, prev, self._cpu_cores), summed)
+            made[sandbox_id] = (key, summed, figures)
+            return figures
 
         if same and memo.parts is not None:
-            pods = [replace(pod, figures=figures_of(pod.id, current, summed))
-                    for pod, (current, summed) in zip(memo.pods, memo.parts)]
+            pods = []
+            for pod, (current, summed) in zip(memo.pods, memo.parts):
+                figures = figures_of(pod.id, current, summed)
+                pods.append(pod if figures is pod.figures else replace(pod, figures=figures))
         else:
             parts: list[tuple[list[ContainerRow], Figures]] = []
 
@@ -605,6 +636,7 @@ class Collector:
             parts = [by_id[p.id] for p in pods]  # build_pods sorts the pods; keep their parts beside them
             self._pods_memo = _PodsMemo(sandboxes, rows, pods, parts)
         self._prev_pod_stats = samples  # pods gone, or with nothing running, start their rate afresh
+        self._pod_figures = made
         return pods
 
     def _forget_gone(self, present: set[str]) -> None:

@@ -493,7 +493,14 @@ def _working_set(usage: int | None, inactive_file: int | None) -> int | None:
     return max(usage - inactive_file, 0)
 
 
-def _read_v1(location: CgroupLocation, full: bool, sample: _Sample) -> dict[str, object]:
+def _carry_limits(earlier: CgroupStats, figures: dict[str, object]) -> None:
+    figures["memory_limit_bytes"] = earlier.memory_limit_bytes
+    figures["memory_unlimited"] = earlier.memory_unlimited
+    figures["oom_kills"] = earlier.oom_kills
+
+
+def _read_v1(location: CgroupLocation, full: bool, sample: _Sample,
+             limits_from: CgroupStats | None = None) -> dict[str, object]:
     cpu_dir = location.dir("cpu")
     cpuacct_dir = location.dir("cpuacct")
     memory_dir = location.dir("memory")
@@ -514,12 +521,15 @@ def _read_v1(location: CgroupLocation, full: bool, sample: _Sample) -> dict[str,
         figures["memory_working_set_bytes"] = _working_set(usage, memory_stat.get("total_inactive_file"))
         figures["memory_rss_bytes"] = memory_stat.get("total_rss")
         figures["memory_cache_bytes"] = memory_stat.get("total_cache")
-    figures["memory_limit_bytes"], figures["memory_unlimited"] = _limit_file(
-        sample, memory_dir, "memory.limit_in_bytes")
+    if limits_from is not None:
+        _carry_limits(limits_from, figures)
+    else:
+        figures["memory_limit_bytes"], figures["memory_unlimited"] = _limit_file(
+            sample, memory_dir, "memory.limit_in_bytes")
     figures["pids_current"] = _uint_file(sample, pids_dir, "pids.current")
 
     # OOM kills belong on the list views (an OOM column), so the light read pays for this one file too.
-    oom = _keyed_file(sample, memory_dir, "memory.oom_control", ("oom_kill",))
+    oom = _keyed_file(sample, memory_dir, "memory.oom_control", ("oom_kill",)) if limits_from is None else None
     if oom is not None:
         figures["oom_kills"] = oom.get("oom_kill")
     if full:
@@ -559,7 +569,8 @@ def _read_pressure(directory: str | None, sample: _Sample, figures: dict[str, ob
         figures[f"psi_{kind}_full_avg10"] = pressure.get("full")
 
 
-def _read_v2(location: CgroupLocation, full: bool, sample: _Sample) -> dict[str, object]:
+def _read_v2(location: CgroupLocation, full: bool, sample: _Sample,
+             limits_from: CgroupStats | None = None) -> dict[str, object]:
     d = location.dir(UNIFIED)
     figures: dict[str, object] = {"timestamp_ns": time.monotonic_ns()}
 
@@ -580,10 +591,13 @@ def _read_v2(location: CgroupLocation, full: bool, sample: _Sample) -> dict[str,
         figures["memory_working_set_bytes"] = _working_set(usage, memory_stat.get("inactive_file"))
         figures["memory_rss_bytes"] = memory_stat.get("anon")
         figures["memory_cache_bytes"] = memory_stat.get("file")
-    figures["memory_limit_bytes"], figures["memory_unlimited"] = _limit_file(sample, d, "memory.max")
+    if limits_from is not None:
+        _carry_limits(limits_from, figures)
+    else:
+        figures["memory_limit_bytes"], figures["memory_unlimited"] = _limit_file(sample, d, "memory.max")
     figures["pids_current"] = _uint_file(sample, d, "pids.current")
 
-    events = _keyed_file(sample, d, "memory.events", ("oom_kill",))
+    events = _keyed_file(sample, d, "memory.events", ("oom_kill",)) if limits_from is None else None
     if events is not None:
         figures["oom_kills"] = events.get("oom_kill")
     if full:
@@ -599,13 +613,19 @@ def _read_v2(location: CgroupLocation, full: bool, sample: _Sample) -> dict[str,
 
 
 def read_location(location: CgroupLocation, full: bool = False,
-                  fetch: Callable[[str], bytes] = _read_path) -> CgroupStats:
-    """One sample of the cgroup at ``location``. Never raises for file trouble (see CgroupStats)."""
+                  fetch: Callable[[str], bytes] = _read_path, limits_from: CgroupStats | None = None) -> CgroupStats:
+    """One sample of the cgroup at ``location``. Never raises for file trouble (see CgroupStats).
+
+    ``limits_from``: an earlier LIGHT sample of the same cgroup whose memory limit and OOM kill count are taken
+    instead of reading their files (they change only on a resize or an OOM kill; the caller decides how old a
+    sample may stand in). Ignored for a FULL read or a vanished sample."""
+    if full or (limits_from is not None and limits_from.vanished):
+        limits_from = None
     sample = _Sample(fetch)
     if location.mode is HierarchyMode.V2:
-        figures = _read_v2(location, full, sample)
+        figures = _read_v2(location, full, sample, limits_from)
     else:
-        figures = _read_v1(location, full, sample)
+        figures = _read_v1(location, full, sample, limits_from)
     if sample.missing and not location.exists():
         return CgroupStats(timestamp_ns=figures["timestamp_ns"], full=full, vanished=True)  # type: ignore[arg-type]
     return CgroupStats(full=full, problems=tuple(sample.problems), **figures)  # type: ignore[arg-type]
@@ -802,12 +822,14 @@ class CgroupReader:
             self._pod_locations[key] = pod_location(location)
         return self._pod_locations[key]
 
-    def read_pod(self, location: CgroupLocation, full: bool = False) -> CgroupStats | None:
-        """A sample of the pod cgroup above a container's cgroup, or None if the container has no pod cgroup."""
+    def read_pod(self, location: CgroupLocation, full: bool = False,
+                 limits_from: CgroupStats | None = None) -> CgroupStats | None:
+        """A sample of the pod cgroup above a container's cgroup, or None if the container has no pod cgroup.
+        ``limits_from``: as for ``read_location``."""
         pod = self.pod_location(location)
         if pod is None:
             return None
-        return read_location(pod, full, self._fetcher("pod\0" + location.container_id))
+        return read_location(pod, full, self._fetcher("pod\0" + location.container_id), limits_from)
 
     def forget(self, container_id: str) -> None:
         """Drop what is cached about a container (call when it is removed)."""
