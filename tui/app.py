@@ -18,6 +18,7 @@ from textual.worker import Worker, WorkerState
 
 from .model.picture import NodePicture
 from .palette import NodeCommands
+from .refresh_loop import RefreshLoop
 from .sanitize import sanitize_label
 from .viewspec import ViewSpec, find_view
 
@@ -70,11 +71,8 @@ class N9sApp(App):
         self.actions = actions
         self.picture: NodePicture | None = None
         self.last_refresh_s = 0.0
-        self._refreshing = False
-        self._refresh_started: float | None = None  # monotonic start of the refresh under way
-        self._again = False
         self._relist = False
-        self._timer = None
+        self._refresher = RefreshLoop(self._refresh_once, self._next_refresh_in, self._refresh_failed)
         start = find_view(self.config.start_view)
         self._needs: set[str] = set(start.needs) if start is not None else set()
         self._stop = threading.Event()
@@ -96,12 +94,14 @@ class N9sApp(App):
             self.set_keymap(self.config.keymap)
 
         self.push_screen(BrowserScreen(self.config.start_view))
+        self._refresher.start()
         self.request_refresh()
         if self.events is not None:
             self.run_worker(self._watch_events, thread=True, group="events", exit_on_error=False, name="events")
 
     def on_unmount(self) -> None:
         self._stop.set()
+        self._refresher.stop()
         gc.unfreeze()  # what the first paint froze may be collected again once the app is gone
         if self.events is not None:
             # Closing the channel cancels the blocking event stream, so its worker thread can end.
@@ -110,41 +110,47 @@ class N9sApp(App):
         if api is not None:
             api.stop()
 
-    # ---- refresh loop: never two at once; the next is armed when one completes ----
+    # ---- refresh loop (a thread of its own): never two at once; the next is due one interval after one completes ----
     def request_refresh(self, *, relist: bool = False) -> None:
-        """``relist``: the runtime's lists are read again even if no event said they changed (the user asked)."""
+        """A refresh now, or right after the one under way. ``relist``: the runtime's lists are read again even if
+        no event said they changed (the user asked)."""
         self._relist = self._relist or relist
-        if self._refreshing:
-            self._again = True
-            return
-        self._refreshing = True
-        self._refresh_started = time.monotonic()
-        if self._timer is not None:
-            self._timer.stop()
-            self._timer = None
-        needs = set(self._needs)
-        relist, self._relist = self._relist, False
-        self.run_worker(lambda: self._refresh_work(needs, relist), thread=True, group="refresh", exit_on_error=False,
-                        name="refresh")
+        self._refresher.ask()
 
     @property
     def refresh_running_s(self) -> float | None:
         """How long the refresh under way has been running, or None between refreshes."""
-        started = self._refresh_started
+        started = self._refresher.started_at
         return None if started is None else time.monotonic() - started
 
     def refresh_from_thread(self) -> None:
-        """For source threads (the API watcher): ask for a refresh without blocking them."""
-        if self._stop.is_set():
-            return
-        try:
-            self.call_from_thread(self.request_refresh)
-        except RuntimeError:
-            pass  # the app is not running (yet, or any more)
+        """For source threads (the API watcher): ask for a refresh without blocking them (asking is thread-safe)."""
+        if not self._stop.is_set():
+            self.request_refresh()
 
     def request_refresh_for(self, view: ViewSpec) -> None:
         self._needs = set(view.needs)
         self.request_refresh()
+
+    def _refresh_once(self) -> None:
+        """One refresh, in the refresh loop's thread."""
+        needs = set(self._needs)
+        relist, self._relist = self._relist, False
+        self._refresh_work(needs, relist)
+
+    def _next_refresh_in(self) -> float:
+        # The next sample comes sooner when rows lack a CPU rate (it needs two samples): at start, and when rows
+        # come back on screen after a pause; or while CRI settles after an event.
+        soon = getattr(self.collector, "resample_soon", False)
+        return min(self.config.refresh_s, 1.0) if soon else self.config.refresh_s
+
+    def _refresh_failed(self, err: Exception) -> None:
+        if self._stop.is_set():
+            return
+        try:
+            self.call_from_thread(self.report_error, "refresh", err)
+        except RuntimeError:
+            pass  # the app is not running any more
 
     def _refresh_work(self, needs: set[str], relist: bool = False) -> None:
         started = time.perf_counter()
@@ -164,7 +170,7 @@ class N9sApp(App):
         if "snapshots" in needs and picture.snapshots:
             missing = [s.key for s in picture.snapshots if s.size_bytes is None]
             if missing and self.collector.snapshot_usage(missing, picture.node.snapshotter, budget_s=3.0):
-                self._again = True
+                self._refresher.ask()
 
     def _start_status_fill(self) -> None:
         """Fetch the CRI status the first refresh deferred (log paths, cgroup paths) without holding pictures up."""
@@ -195,25 +201,9 @@ class N9sApp(App):
             # Leave the writer thread time to put the frame on the terminal before the app tears it down.
             self.set_timer(0.2, self.exit)
 
-    def _refresh_finished(self) -> None:
-        self._refreshing = False
-        self._refresh_started = None
-        if self._again:
-            self._again = False
-            self.request_refresh()
-        elif not self._stop.is_set():
-            # The next sample comes sooner when rows lack a CPU rate (it needs two samples): at start, and when
-            # rows come back on screen after a pause.
-            soon = getattr(self.collector, "resample_soon", False)
-            delay = min(self.config.refresh_s, 1.0) if soon else self.config.refresh_s
-            self._timer = self.set_timer(delay, self.request_refresh)
-
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
-        worker = event.worker
-        if worker.name == "refresh" and event.state in (WorkerState.SUCCESS, WorkerState.ERROR, WorkerState.CANCELLED):
-            self._refresh_finished()
         if event.state == WorkerState.ERROR:
-            self.report_worker_error(worker)
+            self.report_worker_error(event.worker)
 
     def _report_screen_worker_errors(self) -> None:
         """A worker a screen runs tells only that screen it failed (Worker.StateChanged does not bubble), and no
@@ -235,9 +225,12 @@ class N9sApp(App):
     def report_worker_error(self, worker: Worker) -> None:
         """The one error path for every worker (screens forward theirs here): tell the user, log the traceback,
         keep running."""
-        err = worker.error
-        log.error("worker %s failed: %r", worker.name, err, exc_info=err)
-        what = sanitize_label(worker.name or "background task", 60)
+        self.report_error(worker.name, worker.error)
+
+    def report_error(self, name: str | None, err: BaseException | None) -> None:
+        """A background task (a worker, the refresh loop) failed: tell the user, log the traceback, keep running."""
+        log.error("worker %s failed: %r", name, err, exc_info=err)
+        what = sanitize_label(name or "background task", 60)
         self.notify(f"{what} failed: {sanitize_label(str(err), 300)} (details in the log file)", severity="error",
                     timeout=8, markup=False)
 
@@ -270,7 +263,7 @@ class N9sApp(App):
                     now = time.monotonic()
                     if now - last_asked > 0.25:
                         last_asked = now
-                        self.call_from_thread(self.request_refresh)
+                        self.request_refresh()  # thread-safe: it only wakes the refresh loop
             except SourceError as err:
                 # Retried every second: log a failure once, not every retry (the socket may stay unusable).
                 if str(err) != last_error:
