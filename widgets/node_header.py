@@ -88,11 +88,23 @@ class NodeHeader(Static):
     def on_mount(self) -> None:
         # Between refreshes only an overdue picture's age or a slow refresh changes the text: a tick that finds the
         # same text repaints nothing.
-        self.set_interval(1.0, self.redraw)
+        self.set_interval(1.0, self._tick)
 
     def show(self, picture: NodePicture | None, readonly: bool) -> None:
         self.picture = picture
         self.readonly = readonly
+        self.redraw()
+
+    def _tick(self) -> None:
+        """Redraw only if time alone can have changed the text: the picture is overdue or a refresh runs slow."""
+        app = self.app
+        interval = getattr(getattr(app, "config", None), "refresh_s", None)
+        running = getattr(app, "refresh_running_s", None)
+        picture = self.picture
+        if (picture is not None and interval is not None and self._shown is not None
+                and time.time() - picture.taken_at <= interval + OVERDUE_GRACE_S
+                and (running is None or running < max(SLOW_REFRESH_S, interval))):
+            return  # the text is what show() drew (a fresh picture shows no age); building it again costs a tick
         self.redraw()
 
     def redraw(self) -> None:

@@ -1,6 +1,7 @@
 """The host and its processes through /proc (psutil): node figures and a container's process tree."""
 from __future__ import annotations
 
+import functools
 import os
 import time
 from dataclasses import dataclass
@@ -38,22 +39,30 @@ class ProcessRow:
     depth: int
 
 
-def host_stats() -> HostStats:
-    def safe(fn, default=None):
-        try:
-            return fn()
-        except (OSError, psutil.Error, AttributeError):
-            return default
+def _safe(fn, default=None):
+    try:
+        return fn()
+    except (OSError, psutil.Error, AttributeError):
+        return default
 
-    mem = safe(psutil.virtual_memory)
+
+@functools.lru_cache(maxsize=1)
+def _fixed_facts() -> tuple[int | None, float | None]:
+    """CPU count and boot time: read once (psutil reads /proc/stat again for the boot time on every call)."""
+    return _safe(psutil.cpu_count), _safe(psutil.boot_time)
+
+
+def host_stats() -> HostStats:
+    cpu_count, boot_time = _fixed_facts()
+    mem = _safe(psutil.virtual_memory)
     # interval=None compares with the previous call: no sleeping on the refresh path.
     return HostStats(
-        cpu_count=safe(psutil.cpu_count),
-        cpu_percent=safe(lambda: psutil.cpu_percent(interval=None)),
+        cpu_count=cpu_count,
+        cpu_percent=_safe(lambda: psutil.cpu_percent(interval=None)),
         memory_total_bytes=getattr(mem, "total", None),
         memory_available_bytes=getattr(mem, "available", None),
-        load=safe(os.getloadavg),
-        uptime_s=safe(lambda: time.time() - psutil.boot_time()),
+        load=_safe(os.getloadavg),
+        uptime_s=None if boot_time is None else time.time() - boot_time,
     )
 
 
