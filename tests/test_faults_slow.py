@@ -6,6 +6,7 @@ from __future__ import annotations
 import shutil
 import tempfile
 import threading
+import time
 
 import pytest
 
@@ -133,3 +134,35 @@ async def test_slow_api_does_not_hold_the_runtime_view_back(demo_node, fake_api,
             assert await wait_for(pilot, lambda: "API:" not in header(app), timeout=10), header(app)
             assert collector.most_at_once == 1
             assert proxy.connections >= 1
+
+
+def test_after_the_event_stream_lengthens_grpcs_waits_a_slow_call_still_ends_at_its_deadline(demo_node, short_dir):
+    # The event stream makes grpc wait in long slices (rpc.STREAM_WAIT_SLICE_S, rpc.INTERRUPT_CHECK_MS) to stay
+    # cheap while idle; a call that gets no answer must still give up at its own deadline, not a slice later.
+    import threading
+
+    from n9s.sources import rpc
+    from n9s.sources.errors import Unreachable
+
+    events = ContainerdClient(str(demo_node.address))
+    listening = threading.Event()
+
+    def listen():
+        stream = events.subscribe("/tasks/")
+        listening.set()
+        for _ in stream:
+            pass
+
+    threading.Thread(target=listen, daemon=True).start()
+    assert listening.wait(5)
+    time.sleep(0.3)
+    period = rpc.interrupt_check_period()
+    assert period is None or period.value == rpc.INTERRUPT_CHECK_MS
+    with SlowProxy(str(demo_node.address), listen=f"{short_dir}/ctd.sock", delay=30.0):
+        slow = ContainerdClient(f"{short_dir}/ctd.sock", timeout=0.7)
+        started = time.monotonic()
+        with pytest.raises(Unreachable):
+            slow.version()
+        assert time.monotonic() - started < 0.7 + 0.8
+        slow.close()
+    events.close()
