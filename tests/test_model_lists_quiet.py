@@ -256,3 +256,21 @@ def test_an_idle_pod_shows_no_cpu_until_its_counter_moves_and_none_again_after()
         cpu.append((pod_named(picture, "api").figures.cpu_cores, pod_named(picture, "web").figures.cpu_cores))
     assert cpu == [(0.0, 0.0), (0.0, 0.0), (0.0, 0.0), (0.5, 0.0), (0.0, 0.0), (0.0, 0.0)]
     assert pod_named(picture, "api").figures.memory_working_set_bytes == 4096
+
+
+def test_a_quiet_node_keeps_its_rows_until_something_is_learnt_about_a_container():
+    now = [100.0]
+    c, cgroups = three_pods_live(now)
+    c.cri.log_path = "/var/log/pods/ns_web_uid-web/app/0.log"
+    first = c.refresh(container_stats=False)
+    now[0] += 2
+    second = c.refresh(container_stats=False)
+    assert [r.id for r in second.containers] == [r.id for r in first.containers]
+    assert all(r.log_path == "" for r in second.containers)  # not under the kubelet's pods dir: status pending
+    assert c.status_pending == 3
+    c.fill_status(budget_s=5)  # the deferred status calls tell each container's log path
+    now[0] += 2
+    third = c.refresh(container_stats=False)
+    assert [r.log_path for r in third.containers] == ["/var/log/pods/ns_web_uid-web/app/0.log"] * 3
+    now[0] += 2
+    assert c.refresh(container_stats=False).containers == third.containers

@@ -200,6 +200,9 @@ class Collector:
         self._status_pending: set[str] = set()
         self._pods_memo: _PodsMemo | None = None
         self._listed_now = False  # CRI was listed in this refresh
+        self._row_hits = 0  # container rows answered from their memo (counted, to know a whole listing was)
+        self._known_changes = 0  # bumped whenever a container's facts are learnt outside a row's making
+        self._rows_memo: tuple[Any, Any, tuple, list[ContainerRow]] | None = None
 
     # ---- health bookkeeping ----
     def _set_health(self, name: str, state: str, message: str = "") -> None:
@@ -273,11 +276,7 @@ class Collector:
         want_tasks = tasks or (was_ok is not None and was_ok.state != OK)
 
         tasks = self._tasks(want_tasks, now, tasks_max_age_s)
-        task_by_id = {t.container_id: t for t in tasks}
-        rows = [self._container_row(c, task_by_id.get(c.id)) for c in containers]
-        # The runtime lists in no stable order (a Go map): without a sort, rows would move on every refresh.
-        rows.sort(key=lambda r: (r.namespace, r.pod_name, r.name, r.attempt, r.id))
-        self._forget_gone({c.id for c in containers})
+        rows = self._rows(containers, tasks)
         pods = self._build_pods(sandboxes, rows)
         pods, api = self._join_api(pods)
 
@@ -371,6 +370,23 @@ class Collector:
         self._task_cache, self._tasks_listed_at, self._tasks_fresh = tasks, now, True
         return tasks
 
+    def _rows(self, containers: list[Any], tasks: list[Any]) -> list[ContainerRow]:
+        """The container rows; on a quiet node (the very listing and task list of the last refresh, nothing learnt
+        about a container since, and every row then its memo) the last refresh's rows as they are."""
+        memo = self._rows_memo
+        if (memo is not None and memo[0] is containers and memo[1] is tasks
+                and memo[2] == (self._containers_hidden, self._known_changes)):
+            return memo[3]
+        hits, changes = self._row_hits, self._known_changes
+        task_by_id = {t.container_id: t for t in tasks}
+        rows = [self._container_row(c, task_by_id.get(c.id)) for c in containers]
+        # The runtime lists in no stable order (a Go map): without a sort, rows would move on every refresh.
+        rows.sort(key=lambda r: (r.namespace, r.pod_name, r.name, r.attempt, r.id))
+        self._forget_gone({c.id for c in containers})
+        quiet = self._row_hits - hits == len(containers) and self._known_changes == changes
+        self._rows_memo = (containers, tasks, (self._containers_hidden, changes), rows) if quiet else None
+        return rows
+
     def _known_for(self, cid: str) -> _Known:
         known = self._known.get(cid)
         if known is None:
@@ -404,6 +420,7 @@ class Collector:
         memo = known.row_memo
         if memo is not None and memo[0] is c and memo[1] is task and memo[2] == _row_facts(known) and (
                 not running or self._containers_hidden):
+            self._row_hits += 1
             return memo[3]  # nothing it shows can have changed: same listing, same task, no cgroup to read
         figures, fixed = Figures(), not running
         if running:
@@ -498,6 +515,7 @@ class Collector:
             time.sleep(0.05)
 
     def _learn_status(self, cid: str, known: _Known, state: str) -> None:
+        self._known_changes += 1  # a container's facts may change: the rows memo no longer holds
         try:
             status = self.cri.container_status(cid, verbose=True)
         except SourceError:
