@@ -37,20 +37,6 @@ HEALTH_STYLES = {
 _HEALTH_RICH = {name: Style.parse(spec) if spec else Style() for name, spec in HEALTH_STYLES.items()}
 _REVERSE = Style(reverse=True)
 
-_UNMAPPED = object()
-
-
-def _style_through(style: Style | None, filters: tuple, background) -> object:
-    """What ``filters`` make of one segment's style, or _UNMAPPED if one of them does more than restyle it."""
-    segment = Segment("x", style)
-    for line_filter in filters:
-        out = line_filter.apply([segment], background)
-        if len(out) != 1 or out[0].text != "x" or out[0].control is not None:
-            return _UNMAPPED
-        segment = out[0]
-    return segment.style
-
-
 MAX_COLUMN_WIDTH = 80  # a hostile 10,000-character name costs one wide column, not a table nobody can read
 CELL_PADDING = 1  # blank cells left and right of every cell, as DataTable draws them
 
@@ -145,7 +131,6 @@ class ResourceTable(ScrollView, can_focus=True):
         self._header_strip: tuple[tuple, Strip] | None = None
         # screen line y -> (the line render_line gave, the frame it was widened for, the widened strip)
         self._framed: dict[int, tuple[Strip, tuple, Strip]] = {}
-        self._filter_styles: dict[tuple, dict] = {}  # (filters, background) -> style -> the style they make of it
         self._styles: dict[tuple[str, bool, bool], Style] = {}
         self.rows_painted = 0  # rows rendered into a new Strip (cache misses): what a refresh really cost
 
@@ -465,7 +450,8 @@ class ResourceTable(ScrollView, can_focus=True):
             else:
                 strip = line if line.cell_length == content_width == width else Strip(
                     line.adjust_cell_length(content_width, inner), width)
-                strip = self._filtered(strip, filters, background)
+                for line_filter in filters:
+                    strip = strip.apply_filter(line_filter, background)
                 framed[y] = (line, frame, strip)
             strips.append(strip)
         if len(framed) > 4 * max(content_height, 1):
@@ -474,34 +460,6 @@ class ResourceTable(ScrollView, can_focus=True):
             x1, x2 = crop.column_span
             strips = [strip.crop(x1, x2) for strip in strips]
         return strips
-
-    def _filtered(self, strip: Strip, filters: tuple, background) -> Strip:
-        """``strip`` through the app's line filters. Textual's filters (ANSI to truecolor, dim) change each segment's
-        style by itself, so their effect on each style is learnt once and a changed row costs one new Strip, not
-        one per filter. A filter that does more than restyle is applied as Textual applies it."""
-        if not filters:
-            return strip
-        styles = self._filter_styles.get((filters, background))
-        if styles is None:
-            styles = self._filter_styles[(filters, background)] = {}
-            if len(self._filter_styles) > 8:  # themes or backgrounds long gone
-                self._filter_styles.clear()
-                self._filter_styles[(filters, background)] = styles
-        segments = []
-        for segment in strip:
-            text, style, control = segment
-            mapped = styles.get(style, _UNMAPPED)
-            if mapped is _UNMAPPED:
-                mapped = _style_through(style, filters, background)
-                styles[style] = mapped
-            if control is not None or mapped is _UNMAPPED:
-                break
-            segments.append(Segment(text, mapped))
-        else:
-            return Strip(segments, strip.cell_length)
-        for line_filter in filters:
-            strip = strip.apply_filter(line_filter, background)
-        return strip
 
     def render_line(self, y: int) -> Strip:
         if self._pass is not None:
