@@ -191,9 +191,9 @@ def pick_keyed(text: str, keys: tuple[str, ...]) -> dict[str, int]:
                 continue
             start = at + len(needle)
         end = text.find("\n", start)
-        value = text[start:] if end < 0 else text[start:end]
-        if len(value) <= _MAX_DIGITS and value.isascii() and value.isdigit():
-            result[key] = int(value)
+        number = _number(text[start:] if end < 0 else text[start:end])
+        if number is not None:
+            result[key] = number
     return result
 
 
@@ -368,14 +368,11 @@ class _OpenFiles:
 
     def read(self, owner: str, path: str) -> bytes:
         with self._lock:
-            files = self._owners.get(owner)
-            if files is None:
-                files = self._owners[owner] = {}
+            files = self._owners.setdefault(owner, {})
             fd = files.get(path)
             if fd is not None:
                 try:
-                    data = os.pread(fd, _CHUNK, 0)
-                    return data if len(data) < _CHUNK else _read_fd(fd)  # the usual small file: one call less
+                    return _read_fd(fd)
                 except (OSError, _TooLarge):
                     del files[path]
                     self._count -= 1
