@@ -94,6 +94,15 @@ class _PodsMemo(NamedTuple):
                 and all(a is b for a, b in zip(self.rows, rows)))
 
 
+class _RowsMemo(NamedTuple):
+    """A refresh's container rows, kept when every row came from its memo (a quiet node)."""
+
+    containers: list[Any]  # the very listing
+    tasks: list[Any]  # the very task list
+    state: tuple[bool, int]  # (containers hidden, how many times a container's facts had been learnt)
+    rows: list[ContainerRow]
+
+
 def _row_facts(known: _Known) -> tuple:
     """What a container row shows from _Known (status learned later, the cgroup placed, the last memory limit)."""
     return (known.log_path, known.exit_code, known.reason, known.finished_at_ns, known.pid, id(known.location),
@@ -202,7 +211,7 @@ class Collector:
         self._listed_now = False  # CRI was listed in this refresh
         self._row_hits = 0  # container rows answered from their memo (counted, to know a whole listing was)
         self._known_changes = 0  # bumped whenever a container's facts are learnt outside a row's making
-        self._rows_memo: tuple[Any, Any, tuple, list[ContainerRow]] | None = None
+        self._rows_memo: _RowsMemo | None = None
 
     # ---- health bookkeeping ----
     def _set_health(self, name: str, state: str, message: str = "") -> None:
@@ -374,9 +383,9 @@ class Collector:
         """The container rows; on a quiet node (the very listing and task list of the last refresh, nothing learnt
         about a container since, and every row then its memo) the last refresh's rows as they are."""
         memo = self._rows_memo
-        if (memo is not None and memo[0] is containers and memo[1] is tasks
-                and memo[2] == (self._containers_hidden, self._known_changes)):
-            return memo[3]
+        if (memo is not None and memo.containers is containers and memo.tasks is tasks
+                and memo.state == (self._containers_hidden, self._known_changes)):
+            return memo.rows
         hits, changes = self._row_hits, self._known_changes
         task_by_id = {t.container_id: t for t in tasks}
         rows = [self._container_row(c, task_by_id.get(c.id)) for c in containers]
@@ -384,7 +393,7 @@ class Collector:
         rows.sort(key=lambda r: (r.namespace, r.pod_name, r.name, r.attempt, r.id))
         self._forget_gone({c.id for c in containers})
         quiet = self._row_hits - hits == len(containers) and self._known_changes == changes
-        self._rows_memo = (containers, tasks, (self._containers_hidden, changes), rows) if quiet else None
+        self._rows_memo = _RowsMemo(containers, tasks, (self._containers_hidden, changes), rows) if quiet else None
         return rows
 
     def _known_for(self, cid: str) -> _Known:
