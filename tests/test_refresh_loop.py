@@ -43,6 +43,14 @@ class Recorder:
             self.ends.append(time.monotonic())
 
 
+def running(rec: Recorder, every: float) -> RefreshLoop:
+    """A loop over ``rec.work`` that refreshes every ``every`` seconds, started and asked for its first refresh."""
+    loop = RefreshLoop(rec.work, lambda: every, rec.errors.append)
+    loop.start()
+    loop.ask()
+    return loop
+
+
 def test_nothing_runs_until_asked_and_a_long_interval_means_one_refresh():
     rec = Recorder()
     loop = RefreshLoop(rec.work, lambda: 60.0, rec.errors.append)
@@ -76,9 +84,7 @@ def test_asks_during_a_refresh_fold_into_one_more_and_none_overlap():
 
 def test_the_interval_counts_from_the_end_of_each_refresh():
     rec = Recorder(hold=0.1)
-    loop = RefreshLoop(rec.work, lambda: 0.1, rec.errors.append)
-    loop.start()
-    loop.ask()
+    loop = running(rec, 0.1)
     assert wait_until(lambda: rec.calls >= 4)
     loop.stop()
     starts_after = [b - a for a, b in zip(rec.ends, rec.ends[1:])]
@@ -88,9 +94,7 @@ def test_the_interval_counts_from_the_end_of_each_refresh():
 
 def test_a_failing_refresh_is_reported_and_the_loop_goes_on():
     rec = Recorder(fail_on=2)
-    loop = RefreshLoop(rec.work, lambda: 0.01, rec.errors.append)
-    loop.start()
-    loop.ask()
+    loop = running(rec, 0.01)
     assert wait_until(lambda: rec.calls >= 4)
     loop.stop()
     assert [str(e) for e in rec.errors] == ["boom"]
@@ -98,9 +102,7 @@ def test_a_failing_refresh_is_reported_and_the_loop_goes_on():
 
 def test_stop_ends_the_thread_and_no_refresh_follows():
     rec = Recorder()
-    loop = RefreshLoop(rec.work, lambda: 0.01, rec.errors.append)
-    loop.start()
-    loop.ask()
+    loop = running(rec, 0.01)
     assert wait_until(lambda: rec.calls >= 2)
     loop.stop()
     assert wait_until(lambda: not loop.running)
