@@ -69,8 +69,11 @@ POD_KEYS = (
 DESCRIBE_ONLY = (KeySpec("d", "describe", "Describe"),)
 
 
+_POD_ROWS = r.PodRowMemo()
+
+
 def _pods(picture: NodePicture, now: float, context: str | None) -> list[Row]:
-    return r.render_pods(picture, now)
+    return r.render_pods(picture, now, _POD_ROWS)
 
 
 def _containers(picture: NodePicture, now: float, context: str | None) -> list[Row]:

@@ -84,8 +84,40 @@ def pod_row(p: PodRow, now: float) -> Row:
     )
 
 
-def render_pods(picture: NodePicture, now: float) -> list[Row]:
+def render_pods(picture: NodePicture, now: float, memo: PodRowMemo | None = None) -> list[Row]:
+    if memo is not None:
+        return memo.render(picture.pods, now)
     return [pod_row(p, now) for p in picture.pods]
+
+
+class PodRowMemo:
+    """The rows of the last render, by the pod they came from. The collector hands an idle pod on as the very same
+    object, so its row is the same but for AGE, which only the clock moves: that cell is made again, nothing else.
+    Holds the last render's pods only."""
+
+    def __init__(self) -> None:
+        self._rows: dict[str, tuple[PodRow, Row]] = {}
+
+    def render(self, pods: tuple[PodRow, ...] | list[PodRow], now: float) -> list[Row]:
+        last = self._rows
+        kept: dict[str, tuple[PodRow, Row]] = {}
+        rows = []
+        for p in pods:
+            known = last.get(p.id)
+            if known is not None and known[0] is p:
+                row = known[1]
+                age = fmt.age(p.created_at_ns, now)
+                if row.cells[-1] != age:  # (dataclasses.replace costs more than the rest of this loop)
+                    row = Row(row.key, row.cells[:-1] + (age,), row.sort_values, row.health, row.labels)
+            else:
+                row = pod_row(p, now)
+            kept[p.id] = (p, row)
+            rows.append(row)
+        self._rows = kept
+        return rows
+
+    def held(self) -> list[PodRow]:
+        return [pod for pod, _row in self._rows.values()]
 
 
 def container_row(c: ContainerRow, now: float, pod_labels: dict[str, str] | None = None) -> Row:

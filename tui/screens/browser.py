@@ -96,14 +96,21 @@ class BrowserScreen(Screen):
         # (picture, (view, context, sort column, reverse), rows): typing in `/` re-filters these, nothing more.
         self._rendered: tuple[NodePicture, tuple, list[Row]] | None = None
         self._crumbs = ""  # the breadcrumb text shown (an update asks for a layout pass of the whole screen)
+        self._header: NodeHeader | None = None  # made in compose
+        self._table: ResourceTable | None = None
+        self._empty: Static | None = None
 
     # ---- layout ----
     def compose(self) -> ComposeResult:
-        yield NodeHeader(id="header")
+        # Kept at hand: every refresh paints these, and a DOM query each time cost more than the header's text.
+        self._header = NodeHeader(id="header")
+        self._table = ResourceTable(id="table")
+        self._empty = Static("", id="empty")
+        yield self._header
         yield Static(id="crumbs")
         with Vertical():
-            yield ResourceTable(id="table")
-            yield Static("", id="empty")
+            yield self._table
+            yield self._empty
         yield PromptInput(id="prompt")
         yield Footer()
 
@@ -113,7 +120,7 @@ class BrowserScreen(Screen):
 
     @property
     def table(self) -> ResourceTable:
-        return self.query_one(ResourceTable)
+        return self._table
 
     @property
     def readonly(self) -> bool:
@@ -127,7 +134,7 @@ class BrowserScreen(Screen):
     # ---- rendering ----
     def show_picture(self, picture: NodePicture) -> None:
         self.picture = picture
-        if not self.query(ResourceTable):
+        if self._table is None or not self._table.is_attached:
             return  # not composed yet, or already torn down: on_mount renders the latest picture
         self.render_frame()
 
@@ -159,9 +166,9 @@ class BrowserScreen(Screen):
         if frame.cursor_key is not None and frame.cursor_key in table.rows:
             table.move_cursor(row=table.get_row_index(frame.cursor_key), animate=False)
             self.stack[-1] = replace(frame, cursor_key=None)
-        self.query_one(NodeHeader).show(self.picture, self.readonly)
+        self._header.show(self.picture, self.readonly)
         self._render_crumbs(len(rows))
-        empty = self.query_one("#empty", Static)
+        empty = self._empty
         waiting = self.picture is None or (frame.view.needs and self._collection_missing(frame.view))
         remote_only = self.picture is not None and self.picture.remote and frame.view.kind in RUNTIME_ONLY
         no_runtime = self.picture is not None and self.picture.local_only and frame.view.kind in RUNTIME_ONLY
