@@ -17,10 +17,12 @@ DEFAULT_TIMEOUT = 5.0
 # 2 s refresh). A message or a cancellation still wakes the waiter at once; only the idle slices get longer.
 STREAM_WAIT_SLICE_S = 5.0
 # Under that, grpc's own thread that drives a stream's completion queue wakes every 200 ms (cygrpc's
-# g_interrupt_check_period_ms) to let a main thread see KeyboardInterrupt: 0.5 ms per 2 s on a quiet node. n9s never
-# blocks its UI thread on grpc, so once the event stream starts the period is this long (a blocked call still ends
-# at its deadline or its answer; only a Ctrl-C during one would wait up to this long).
-INTERRUPT_CHECK_MS = 2000
+# g_interrupt_check_period_ms) to let a main thread see KeyboardInterrupt: 0.5 ms per 2 s on a quiet node. Each
+# check also wakes grpc's event engine, whose idle workers then back off through a dozen timed waits (measured with
+# the stream open: 22 wakes a second at 200 ms, 12 at 2 s, 7.6 at 30 s, the last the same as an idle channel). n9s
+# never blocks its UI thread on grpc, so once the event stream starts the period is this long: a blocked call still
+# ends at its deadline (DEFAULT_TIMEOUT) or its answer, and a Ctrl-C during one waits for that.
+INTERRUPT_CHECK_MS = 30000
 
 T = TypeVar("T")
 
