@@ -26,3 +26,46 @@ def test_the_same_moment_gives_the_same_text_so_a_tick_repaints_nothing():
     a = header_text(PICTURE, 1000.5, interval_s=2.0)
     b = header_text(PICTURE, 1001.4, interval_s=2.0)
     assert (a.plain, a.spans) == (b.plain, b.spans)
+
+
+class _HeaderApp:
+    """A bare app holding one header, with what the header asks of n9s's app: the refresh interval and how long
+    the refresh under way has run."""
+
+    @staticmethod
+    def make(interval_s: float):
+        from types import SimpleNamespace
+
+        from textual.app import App
+
+        from n9s.widgets.node_header import NodeHeader
+
+        class HeaderApp(App):
+            config = SimpleNamespace(refresh_s=interval_s)
+            refresh_running_s = None
+
+            def compose(self):
+                yield NodeHeader()
+
+        return HeaderApp()
+
+
+async def test_with_no_new_picture_the_age_appears_when_overdue_and_keeps_counting():
+    import time
+
+    from n9s.widgets.node_header import NodeHeader
+
+    app = _HeaderApp.make(0.5)
+    async with app.run_test(size=(120, 5)) as pilot:
+        header = app.query_one(NodeHeader)
+        header.show(NodePicture(taken_at=time.time(), node=NodeInfo(hostname="node-1")), readonly=False)
+        assert "refreshed" not in str(header.render())
+        await pilot.pause(0.5 + OVERDUE_GRACE_S + 0.3)
+        assert "refreshed 1s ago" in str(header.render())
+        await pilot.pause(1.1)
+        assert "refreshed 2s ago" in str(header.render())
+        # A new picture puts the age away until that one is overdue in turn.
+        header.show(NodePicture(taken_at=time.time(), node=NodeInfo(hostname="node-1")), readonly=False)
+        assert "refreshed" not in str(header.render())
+        await pilot.pause(0.5 + OVERDUE_GRACE_S + 0.3)
+        assert "refreshed 1s ago" in str(header.render())

@@ -4,6 +4,7 @@ from __future__ import annotations
 import time
 
 from rich.text import Text
+from textual.timer import Timer
 from textual.widgets import Static
 
 from n9s.model.picture import NodePicture
@@ -84,28 +85,44 @@ class NodeHeader(Static):
         self.readonly = False
         self._shown: tuple | None = None  # (plain text, spans) last handed to update()
         self._lines: int | None = None
+        self._wake: Timer | None = None  # the one pending wake (see _arm)
 
     def on_mount(self) -> None:
-        # Between refreshes only an overdue picture's age or a slow refresh changes the text: a tick that finds the
-        # same text repaints nothing.
-        self.set_interval(1.0, self._tick)
+        self._arm()
 
     def show(self, picture: NodePicture | None, readonly: bool) -> None:
         self.picture = picture
         self.readonly = readonly
         self.redraw()
+        self._arm()
 
-    def _tick(self) -> None:
-        """Redraw only if time alone can have changed the text: the picture is overdue or a refresh runs slow."""
+    def _arm(self) -> None:
+        """Wake when time alone can next change the text: when the picture falls overdue (a fresh picture shows no
+        age) or a running refresh turns slow, then every second while either holds. A plain 1 s interval woke the
+        UI thread twice a refresh to find nothing to draw (bench, 50 pods: 0.8 ms of a 2 s refresh's CPU)."""
+        if self._wake is not None:
+            self._wake.stop()
+        self._wake = self.set_timer(self._next_change_in(), self._tick, name="header-wake")
+
+    def _next_change_in(self) -> float:
         app = self.app
         interval = getattr(getattr(app, "config", None), "refresh_s", None)
         running = getattr(app, "refresh_running_s", None)
         picture = self.picture
-        if (picture is not None and interval is not None and self._shown is not None
-                and time.time() - picture.taken_at <= interval + OVERDUE_GRACE_S
-                and (running is None or running < max(SLOW_REFRESH_S, interval))):
-            return  # the text is what show() drew (a fresh picture shows no age); building it again costs a tick
+        if picture is None or interval is None:
+            return 1.0
+        slow_after = max(SLOW_REFRESH_S, interval)
+        if running is not None and running >= slow_after:
+            return 1.0
+        due = picture.taken_at + interval + OVERDUE_GRACE_S - time.time()
+        if running is not None:
+            due = min(due, slow_after - running)
+        return 1.0 if due <= 0 else due + 0.01  # just past the moment, so the age shown is already overdue
+
+    def _tick(self) -> None:
+        self._wake = None
         self.redraw()
+        self._arm()
 
     def redraw(self) -> None:
         app = self.app
