@@ -407,6 +407,27 @@ def test_keep_open_sees_new_values_and_forget_closes_files(tmp_path):
     assert reader.open_file_count == 0
 
 
+def test_keep_open_picks_a_changed_stat_file_again_and_still_reports_garbage(tmp_path):
+    root = copy_tree(tmp_path, "v2-cgroupfs")
+    reader = CgroupReader(root=str(root), proc_root=PROC, keep_open=True)
+    loc = reader.resolve(CTR, pid=4242)
+    stat = v2_container_dir(root) / "memory.stat"
+    first = reader.read(loc)
+    assert reader.read(loc).memory_working_set_bytes == first.memory_working_set_bytes  # the same text, kept
+    text = stat.read_text()
+    stat.write_text(text.replace("anon 6463488", "anon 7000000").replace("inactive_file 2162688", "inactive_file 1000000"))
+    changed = reader.read(loc)
+    assert first.memory_working_set_bytes == 9134080 - 2162688
+    assert changed.memory_rss_bytes == 7000000 and changed.memory_working_set_bytes == 9134080 - 1000000
+    stat.write_text("garbage without numbers\n")
+    garbled = reader.read(loc)
+    assert garbled.memory_rss_bytes is None and any("memory.stat" in p for p in garbled.problems)
+    stat.write_text(text)
+    assert figures(reader.read(loc)) == figures(first)
+    reader.forget(CTR)
+    assert figures(reader.read(reader.resolve(CTR, pid=4242))) == figures(first)
+
+
 def test_keep_open_respects_the_descriptor_budget(tmp_path):
     root = copy_tree(tmp_path, "v2-systemd")
     reader = CgroupReader(root=str(root), proc_root=PROC, keep_open=True, max_open_files=3)

@@ -363,6 +363,7 @@ class _OpenFiles:
     def __init__(self, budget: int) -> None:
         self.budget = budget
         self._owners: dict[str, dict[str, int]] = {}
+        self._parsed: dict[str, dict[str, tuple[str, tuple[str, ...], dict[str, int]]]] = {}
         self._count = 0
         self._lock = threading.Lock()
 
@@ -390,8 +391,18 @@ class _OpenFiles:
                 os.close(fd)
             return data
 
+    def parsed(self, owner: str) -> dict[str, tuple[str, tuple[str, ...], dict[str, int]]]:
+        """The owner's keyed files as last read and picked (path -> text, keys, values): an idle cgroup's
+        ``memory.stat`` and ``cpu.stat`` read the same on every refresh and need not be picked again."""
+        with self._lock:
+            memo = self._parsed.get(owner)
+            if memo is None:
+                memo = self._parsed[owner] = {}
+            return memo
+
     def close_owner(self, owner: str) -> None:
         with self._lock:
+            self._parsed.pop(owner, None)
             for fd in self._owners.pop(owner, {}).values():
                 os.close(fd)
                 self._count -= 1
@@ -402,6 +413,7 @@ class _OpenFiles:
                 for fd in files.values():
                     os.close(fd)
             self._owners.clear()
+            self._parsed.clear()
             self._count = 0
 
     @property
@@ -421,13 +433,15 @@ class _OpenFiles:
 class _Sample:
     """Collects the file reads of one sample: texts, problems, and whether the cgroup seems to have vanished."""
 
-    __slots__ = ("problems", "missing", "last_missing", "_fetch")
+    __slots__ = ("problems", "missing", "last_missing", "_fetch", "parsed")
 
-    def __init__(self, fetch: Callable[[str], bytes] = _read_path) -> None:
+    def __init__(self, fetch: Callable[[str], bytes] = _read_path,
+                 parsed: dict[str, tuple[str, tuple[str, ...], dict[str, int]]] | None = None) -> None:
         self.problems: list[str] = []
         self.missing = False  # some file was absent: the caller checks whether the whole cgroup vanished
         self.last_missing = False  # the latest read found no such file
         self._fetch = fetch
+        self.parsed = parsed  # see _OpenFiles.parsed; None: pick every time
 
     def read(self, directory: str | None, name: str, optional: bool = False) -> str | None:
         """The file's text, or None. ``optional`` files (present only on some kernels) being absent does not
@@ -480,7 +494,17 @@ def _keyed_file(sample: _Sample, directory: str | None, name: str, keys: tuple[s
     text = sample.read(directory, name)
     if text is None:
         return None
-    values = pick_keyed(text, keys)
+    memo = sample.parsed
+    if memo is not None:
+        path = f"{directory}/{name}"
+        known = memo.get(path)
+        if known is not None and known[0] == text and known[1] == keys:
+            values = known[2]  # shared: callers only read it
+        else:
+            values = pick_keyed(text, keys)
+            memo[path] = (text, keys, values)
+    else:
+        values = pick_keyed(text, keys)
     if not values and text.strip():
         sample.garbled(name)
     return values
@@ -618,7 +642,8 @@ def _read_v2(location: CgroupLocation, full: bool, sample: _Sample,
 
 
 def read_location(location: CgroupLocation, full: bool = False,
-                  fetch: Callable[[str], bytes] = _read_path, limits_from: CgroupStats | None = None) -> CgroupStats:
+                  fetch: Callable[[str], bytes] = _read_path, limits_from: CgroupStats | None = None,
+                  parsed: dict[str, tuple[str, tuple[str, ...], dict[str, int]]] | None = None) -> CgroupStats:
     """One sample of the cgroup at ``location``. Never raises for file trouble (see CgroupStats).
 
     ``limits_from``: an earlier LIGHT sample of the same cgroup whose memory limit and OOM kill count are taken
@@ -626,7 +651,7 @@ def read_location(location: CgroupLocation, full: bool = False,
     sample may stand in). Ignored for a FULL read or a vanished sample."""
     if full or (limits_from is not None and limits_from.vanished):
         limits_from = None
-    sample = _Sample(fetch)
+    sample = _Sample(fetch, parsed)
     if location.mode is HierarchyMode.V2:
         figures = _read_v2(location, full, sample, limits_from)
     else:
@@ -717,6 +742,9 @@ class CgroupReader:
         if open_files is None:
             return _read_path
         return functools.partial(open_files.read, owner)
+
+    def _parsed(self, owner: str) -> dict[str, tuple[str, tuple[str, ...], dict[str, int]]] | None:
+        return None if self._open_files is None else self._open_files.parsed(owner)
 
     @property
     def layout(self) -> CgroupLayout:
@@ -818,7 +846,8 @@ class CgroupReader:
     def read(self, location: CgroupLocation, full: bool = False) -> CgroupStats:
         """A LIGHT sample (CPU, throttling, memory usage/working set/limit, pids current, OOM kills; 6-7 small
         files) or, with ``full=True``, every figure. A vanished cgroup gives ``vanished=True`` and no figures."""
-        return read_location(location, full, self._fetcher(location.container_id))
+        owner = location.container_id
+        return read_location(location, full, self._fetcher(owner), parsed=self._parsed(owner))
 
     def pod_location(self, location: CgroupLocation) -> CgroupLocation | None:
         """The kubelet pod cgroup that holds this container's cgroup, if there is one (cached)."""
@@ -834,7 +863,8 @@ class CgroupReader:
         pod = self.pod_location(location)
         if pod is None:
             return None
-        return read_location(pod, full, self._fetcher("pod\0" + location.container_id), limits_from)
+        owner = "pod\0" + location.container_id
+        return read_location(pod, full, self._fetcher(owner), limits_from, self._parsed(owner))
 
     def forget(self, container_id: str) -> None:
         """Drop what is cached about a container (call when it is removed)."""
