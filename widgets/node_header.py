@@ -102,6 +102,9 @@ class NodeHeader(Static):
         UI thread twice a refresh to find nothing to draw (bench, 50 pods: 0.8 ms of a 2 s refresh's CPU)."""
         if self._wake is not None:
             self._wake.stop()
+            self._wake = None
+        if not self.is_attached:
+            return  # a header taken off the screen must not keep waking itself
         self._wake = self.set_timer(self._next_change_in(), self._tick, name="header-wake")
 
     def _next_change_in(self) -> float:
