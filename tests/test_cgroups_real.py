@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import shlex
 import subprocess
 import sys
 import time
@@ -25,11 +26,11 @@ class ScratchCgroup:
     name: str
     dirs: dict[str, str]  # controller (or "unified") -> directory we created
 
-    def join_from_child(self) -> None:
-        """preexec_fn: move the child into every cgroup before it execs, so all its work is accounted there."""
-        for d in self.dirs.values():
-            with open(os.path.join(d, "cgroup.procs"), "w") as f:
-                f.write(str(os.getpid()))
+    def inside(self, argv: list[str]) -> list[str]:
+        """``argv`` run by a shell that first moves itself into every cgroup, so all the work is accounted there.
+        (Not a preexec_fn: that makes subprocess fork() this process, grpc threads and all; see test_security_files.)"""
+        procs = " ".join(shlex.quote(os.path.join(d, "cgroup.procs")) for d in self.dirs.values())
+        return ["sh", "-c", f'for p in {procs}; do echo $$ > "$p" || exit 125; done; exec "$@"', "sh", *argv]
 
     def write(self, controller: str, name: str, value: str) -> None:
         with open(os.path.join(self.dirs[controller], name), "w") as f:
@@ -112,7 +113,7 @@ def test_real_v1_cgroup_resolved_from_proc_and_read(scratch_cgroup: ScratchCgrou
     cg.write("pids", "pids.max", "16")
     cg.write("cpu", "cpu.cfs_quota_us", "50000")  # half a core, so CFS periods are counted
     script = "i=0; while [ $i -lt 100000 ]; do i=$((i+1)); done; exec sleep 60"
-    proc = subprocess.Popen(["sh", "-c", script], preexec_fn=cg.join_from_child)
+    proc = subprocess.Popen(cg.inside(["sh", "-c", script]))
     reader = CgroupReader(keep_open=keep_open)
     try:
         _wait_for(lambda: _comm(proc.pid) == "sleep")
@@ -167,8 +168,8 @@ def test_real_oom_kill_is_counted(scratch_cgroup: ScratchCgroup):
     if os.path.exists(memsw):
         cg.write("memory", "memory.memsw.limit_in_bytes", str(limit))  # no escaping to swap
     reader = CgroupReader()
-    hog = subprocess.run([sys.executable, "-c", "b = bytearray(256 * 1024 * 1024); b[::4096] = b'x' * 65536"],
-                         preexec_fn=cg.join_from_child, capture_output=True, timeout=60)
+    hog = subprocess.run(cg.inside([sys.executable, "-c", "b = bytearray(256 * 1024 * 1024); b[::4096] = b'x' * 65536"]),
+                         capture_output=True, timeout=60)
     assert hog.returncode == -9  # SIGKILL from the OOM killer
     loc = reader.resolve("oom", cgroups_path="/" + cg.name)
     assert loc is not None and loc.source == "spec"

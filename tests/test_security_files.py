@@ -107,8 +107,11 @@ def test_the_audit_log_masks_anything_that_looks_like_a_credential(tmp_path):
 # ---------------------------------------------------------------- the log file
 
 def run_n9s(*args: str, env: dict, cwd: Path) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "n9s", *args], capture_output=True, text=True, timeout=120,
-                          env={**os.environ, **env}, cwd=cwd, preexec_fn=lambda: os.umask(0))
+    # umask 0 set by a shell, not by preexec_fn: a Python preexec_fn makes subprocess fork() (not vfork) this
+    # process, whose grpc threads (the suite's demo node clients) then run their fork handlers in the child, which
+    # aborted once ("Epoll1Poller encountered epoll_wait error: Bad file descriptor") before n9s ever ran.
+    return subprocess.run(["sh", "-c", 'umask 000 && exec "$@"', "sh", sys.executable, "-m", "n9s", *args],
+                          capture_output=True, text=True, timeout=120, env={**os.environ, **env}, cwd=cwd)
 
 
 def test_the_log_file_is_private_and_append_only(tmp_path):
