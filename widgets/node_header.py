@@ -107,10 +107,13 @@ class NodeHeader(Static):
             return  # a header taken off the screen must not keep waking itself
         self._wake = self.set_timer(self._next_change_in(), self._tick, name="header-wake")
 
-    def _next_change_in(self) -> float:
+    def _refresh_timing(self) -> tuple[float | None, float | None]:
+        """(the refresh interval, how long the refresh under way has run): what the app says, None if it does not."""
         app = self.app
-        interval = getattr(getattr(app, "config", None), "refresh_s", None)
-        running = getattr(app, "refresh_running_s", None)
+        return getattr(getattr(app, "config", None), "refresh_s", None), getattr(app, "refresh_running_s", None)
+
+    def _next_change_in(self) -> float:
+        interval, running = self._refresh_timing()
         picture = self.picture
         if picture is None or interval is None:
             return 1.0
@@ -128,10 +131,8 @@ class NodeHeader(Static):
         self._arm()
 
     def redraw(self) -> None:
-        app = self.app
-        interval = getattr(getattr(app, "config", None), "refresh_s", None)
-        text = header_text(self.picture, time.time(), self.readonly,
-                           refresh_running_s=getattr(app, "refresh_running_s", None), interval_s=interval)
+        interval, running = self._refresh_timing()
+        text = header_text(self.picture, time.time(), self.readonly, refresh_running_s=running, interval_s=interval)
         shown = (text.plain, tuple(text.spans))
         if shown == self._shown:
             return

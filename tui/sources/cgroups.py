@@ -354,6 +354,10 @@ def _read_path(path: str) -> bytes:
         os.close(fd)
 
 
+# A keyed file's path -> (its text, the keys wanted, what pick_keyed found): see _OpenFiles.parsed.
+_Picked = dict[str, tuple[str, tuple[str, ...], dict[str, int]]]
+
+
 class _OpenFiles:
     """cgroup files kept open between refreshes, per owner (a container id), within a budget of descriptors.
 
@@ -363,7 +367,7 @@ class _OpenFiles:
     def __init__(self, budget: int) -> None:
         self.budget = budget
         self._owners: dict[str, dict[str, int]] = {}
-        self._parsed: dict[str, dict[str, tuple[str, tuple[str, ...], dict[str, int]]]] = {}
+        self._parsed: dict[str, _Picked] = {}
         self._count = 0
         self._lock = threading.Lock()
 
@@ -391,7 +395,7 @@ class _OpenFiles:
                 os.close(fd)
             return data
 
-    def parsed(self, owner: str) -> dict[str, tuple[str, tuple[str, ...], dict[str, int]]]:
+    def parsed(self, owner: str) -> _Picked:
         """The owner's keyed files as last read and picked (path -> text, keys, values): an idle cgroup's
         ``memory.stat`` and ``cpu.stat`` read the same on every refresh and need not be picked again."""
         with self._lock:
@@ -436,7 +440,7 @@ class _Sample:
     __slots__ = ("problems", "missing", "last_missing", "_fetch", "parsed")
 
     def __init__(self, fetch: Callable[[str], bytes] = _read_path,
-                 parsed: dict[str, tuple[str, tuple[str, ...], dict[str, int]]] | None = None) -> None:
+                 parsed: _Picked | None = None) -> None:
         self.problems: list[str] = []
         self.missing = False  # some file was absent: the caller checks whether the whole cgroup vanished
         self.last_missing = False  # the latest read found no such file
@@ -643,7 +647,7 @@ def _read_v2(location: CgroupLocation, full: bool, sample: _Sample,
 
 def read_location(location: CgroupLocation, full: bool = False,
                   fetch: Callable[[str], bytes] = _read_path, limits_from: CgroupStats | None = None,
-                  parsed: dict[str, tuple[str, tuple[str, ...], dict[str, int]]] | None = None) -> CgroupStats:
+                  parsed: _Picked | None = None) -> CgroupStats:
     """One sample of the cgroup at ``location``. Never raises for file trouble (see CgroupStats).
 
     ``limits_from``: an earlier LIGHT sample of the same cgroup whose memory limit and OOM kill count are taken
@@ -743,7 +747,7 @@ class CgroupReader:
             return _read_path
         return functools.partial(open_files.read, owner)
 
-    def _parsed(self, owner: str) -> dict[str, tuple[str, tuple[str, ...], dict[str, int]]] | None:
+    def _parsed(self, owner: str) -> _Picked | None:
         return None if self._open_files is None else self._open_files.parsed(owner)
 
     @property
