@@ -81,11 +81,11 @@ async def test_refresh_exception_notifies_logs_and_refreshing_goes_on(demo_node,
         notes = Notes(app, monkeypatch)
         assert await wait_for(pilot, lambda: len(table_rows(app)) >= len(demo_node.pods))
         app.collector.armed = True
-        assert await wait_for(pilot, lambda: bool(notes.errors("injected refresh failure")), timeout=5), notes.messages
+        assert await wait_for(pilot, lambda: bool(notes.errors("injected refresh failure")), timeout=20), notes.messages
         assert not app.collector.armed
         # The loop goes on: newer pictures keep coming, and the table with them.
         taken = app.picture.taken_at
-        assert await wait_for(pilot, lambda: app.picture.taken_at > taken, timeout=5)
+        assert await wait_for(pilot, lambda: app.picture.taken_at > taken, timeout=20)
         await pilot.press("down")
         assert app.is_running and len(table_rows(app)) >= len(demo_node.pods)
     log = text_of(log_file)
@@ -99,7 +99,7 @@ async def test_refresh_exception_notifies_logs_and_refreshing_goes_on(demo_node,
 async def test_debug_flag_logs_every_refresh(demo_node, log_file):
     app = make_app(demo_node)
     async with app.run_test(size=(140, 30)) as pilot:
-        assert await wait_for(pilot, lambda: text_of(log_file).count("refresh took") >= 2, timeout=10)
+        assert await wait_for(pilot, lambda: text_of(log_file).count("refresh took") >= 2, timeout=20)
 
 
 async def test_screen_worker_exception_is_reported_and_the_app_goes_on(demo_node, log_file, monkeypatch):
@@ -117,11 +117,11 @@ async def test_screen_worker_exception_is_reported_and_the_app_goes_on(demo_node
         index = next(i for i, r in enumerate(table_rows(app)) if r[0] == "holder")
         app.screen.query_one(ResourceTable).move_cursor(row=index)
         await pilot.press("enter")
-        assert await wait_for(pilot, lambda: bool(notes.errors("injected detail failure")), timeout=5), notes.messages
+        assert await wait_for(pilot, lambda: bool(notes.errors("injected detail failure")), timeout=20), notes.messages
         assert type(app.screen).__name__ == "ContainerDetailScreen"
         await pilot.press("escape")
         taken = app.picture.taken_at
-        assert await wait_for(pilot, lambda: app.picture.taken_at > taken, timeout=5)
+        assert await wait_for(pilot, lambda: app.picture.taken_at > taken, timeout=20)
         assert app.is_running and any(r[0] == "holder" for r in table_rows(app))
     log = text_of(log_file)
     assert "ValueError: injected detail failure" in log and "Traceback" in log
@@ -136,9 +136,9 @@ async def test_log_reader_thread_exception_is_reported_and_following_goes_on(dem
         index = next(i for i, r in enumerate(table_rows(app)) if r[0] == "logger")
         app.screen.query_one(ResourceTable).move_cursor(row=index)
         await pilot.press("l")
-        assert await wait_for(pilot, lambda: bool(app.screen.query(LogView)), timeout=5)
+        assert await wait_for(pilot, lambda: bool(app.screen.query(LogView)), timeout=20)
         view = app.screen.query_one(LogView)
-        assert await wait_for(pilot, lambda: "served" in "\n".join(view.visible_text()), timeout=10)
+        assert await wait_for(pilot, lambda: "served" in "\n".join(view.visible_text()), timeout=20)
         source = view.source
         real_poll = source.poll
         calls = []
@@ -150,9 +150,9 @@ async def test_log_reader_thread_exception_is_reported_and_following_goes_on(dem
             return real_poll()
 
         monkeypatch.setattr(source, "poll", poll_failing_once)
-        assert await wait_for(pilot, lambda: bool(notes.errors("injected reader failure")), timeout=5), notes.messages
+        assert await wait_for(pilot, lambda: bool(notes.errors("injected reader failure")), timeout=20), notes.messages
         shown = "\n".join(view.visible_text())
         # The reader goes on: the container's next lines still arrive.
-        assert await wait_for(pilot, lambda: "\n".join(view.visible_text()) != shown, timeout=10)
+        assert await wait_for(pilot, lambda: "\n".join(view.visible_text()) != shown, timeout=20)
     log = text_of(log_file)
     assert "log view worker failed" in log and "KeyError: 'injected reader failure'" in log

@@ -17,11 +17,7 @@ from n9s.sources.containerd import ContainerdClient
 pytestmark = pytest.mark.node
 
 MIB = 1024 * 1024
-# CPU is measured over windows of this length; a busy machine may starve the burner for a moment, so a few windows
-# are tried. In every window n9s must agree with the cgroup files; the burner must reach 0.8-1.2 cores in one.
-WINDOW_S = 2.5
-MAX_WINDOWS = 4
-
+WINDOW_S = 2.5  # CPU is measured over a window of this length
 
 @pytest.fixture
 def collector(demo_node):
@@ -36,29 +32,24 @@ def cri_containers(node) -> dict[str, cri_pb2.Container]:
     return {c.id: c for c in node.runtime.ListContainers(cri_pb2.ListContainersRequest()).containers}
 
 
-def test_a_container_burning_a_core_shows_one_core(demo_node, collector):
+def test_a_container_burning_cpu_shows_what_its_cgroup_used(demo_node, collector):
+    # A shared machine gives the burner anything up to a core: n9s must show what the cgroup files say it used over
+    # the same window, whatever that is, and never more than the one core a shell loop can use.
     cid = demo_node.pod("demo/burn").container("burner")
     files = cgroup_truth.of_container(demo_node, cid)
     collector.refresh()
     before = files.read()
-    windows = []
-    for _ in range(MAX_WINDOWS):
-        time.sleep(WINDOW_S)
-        picture = collector.refresh()
-        after = files.read()
-        row = picture.container(cid)
-        shown, real = row.figures.cpu_cores, cgroup_truth.cores_between(before, after)
-        windows.append((shown, real))
-        assert shown is not None, "no CPU figure for a running container after two refreshes"
-        assert abs(shown - real) <= 0.05 + 0.05 * real, windows  # n9s agrees with the files on the same window
-        assert shown <= 1.2, windows  # one shell loop can never use more than one core
-        if shown >= 0.8:
-            millicores = cell(container_row(row, time.time()), CONTAINER_COLUMNS, "CPU")
-            assert millicores.endswith("m") and 800 <= int(millicores[:-1]) <= 1200
-            return
-        before = after
-    pytest.fail(f"the burner never reached 0.8 cores in {MAX_WINDOWS} windows of {WINDOW_S}s (n9s, cgroup files): "
-                f"{windows}; the cgroup files agree, so the machine is too busy to give it a core")
+    time.sleep(WINDOW_S)
+    picture = collector.refresh()
+    after = files.read()
+    row = picture.container(cid)
+    shown, real = row.figures.cpu_cores, cgroup_truth.cores_between(before, after)
+    assert shown is not None, "no CPU figure for a running container after two refreshes"
+    assert real > 0, "the burner did not run"
+    assert abs(shown - real) <= 0.05 + 0.05 * real, (shown, real)  # n9s agrees with the files on the same window
+    assert shown <= 1.2, (shown, real)
+    millicores = cell(container_row(row, time.time()), CONTAINER_COLUMNS, "CPU")
+    assert millicores.endswith("m") and abs(int(millicores[:-1]) - shown * 1000) <= 1, (millicores, shown)
 
 
 def test_memory_holder_working_set_and_limit_match_the_cgroup_files(demo_node, collector):

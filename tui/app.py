@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import gc
 import logging
-import os
-import sys
 import threading
 import time
 from dataclasses import dataclass, field
@@ -42,15 +40,6 @@ class PictureReady(Message):
         self.took_s = took_s
 
 
-def _terminal_driver() -> type | None:
-    """Textual's Linux driver with an input thread that sleeps while idle; Textual's own choice elsewhere."""
-    if sys.platform != "linux" or os.environ.get("TEXTUAL_DRIVER"):
-        return None
-    from .terminal_driver import QuietInputDriver
-
-    return QuietInputDriver
-
-
 class N9sApp(App):
     TITLE = "n9s"
     COMMANDS = App.COMMANDS | {NodeCommands}
@@ -62,7 +51,7 @@ class N9sApp(App):
 
     def __init__(self, collector: Any, config: AppConfig | None = None, *, events: Any = None, actions: Any = None,
                  first_refresh: Any = None):
-        super().__init__(driver_class=_terminal_driver())
+        super().__init__()
         self.collector = collector
         self.first_refresh = first_refresh  # a BackgroundRefresh under way, taken by the first refresh
         self.config = config or AppConfig()
@@ -78,7 +67,6 @@ class N9sApp(App):
         self._stop = threading.Event()
         self.first_paint_at: float | None = None
         self._first_paint_pending = False
-        self._report_screen_worker_errors()
 
     # ---- lifecycle ----
     def on_mount(self) -> None:
@@ -195,7 +183,7 @@ class N9sApp(App):
         """The screen with the first picture's rows has been composed; stamp it (the benchmark's figure)."""
         self.first_paint_at = time.perf_counter()
         # Modules, widgets and the first picture live on: keep them out of every later cyclic GC pass
-        # (each refresh allocates thousands of short-lived rows; bench: GC was 35 ms of a 500-pod refresh).
+        # (each refresh allocates thousands of short-lived rows; docs/benchmarks.md has what it saved).
         gc.freeze()
         if self.config.exit_after_first_paint:
             # Leave the writer thread time to put the frame on the terminal before the app tears it down.
@@ -204,23 +192,6 @@ class N9sApp(App):
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         if event.state == WorkerState.ERROR:
             self.report_worker_error(event.worker)
-
-    def _report_screen_worker_errors(self) -> None:
-        """A worker a screen runs tells only that screen it failed (Worker.StateChanged does not bubble), and no
-        screen listens: without this its error would pass silently. Every finished worker goes through the worker
-        manager's removal, so a failed one is reported from there (the app's own are reported by the handler
-        below). This uses Textual's internal hook; the fault tests notice if it changes."""
-        workers = self.workers
-        remove = getattr(workers, "_remove_worker", None)
-        if remove is None:
-            return
-
-        def removed(worker: Worker) -> None:
-            remove(worker)
-            if worker.state == WorkerState.ERROR and worker.node is not self:
-                self.report_worker_error(worker)
-
-        workers._remove_worker = removed  # type: ignore[method-assign]
 
     def report_worker_error(self, worker: Worker) -> None:
         """The one error path for every worker (screens forward theirs here): tell the user, log the traceback,

@@ -235,8 +235,8 @@ def cmd_tui(args: argparse.Namespace, address: str) -> int:
     return app.return_code or 0
 
 
-# A refresh at 500 pods allocates some 100,000 short-lived objects, almost none in reference cycles: collect
-# the youngest generation every 20,000 allocations instead of 700 (GC fell from 35 to 8 ms per refresh).
+# A refresh allocates many short-lived objects, almost none in reference cycles: collect the youngest generation
+# far less often than Python's default. Measured on Python 3.11 (docs/benchmarks.md); re-measure on another version.
 GC_THRESHOLDS = (20_000, 20, 50)
 
 

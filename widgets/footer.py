@@ -1,16 +1,19 @@
-"""Textual's Footer, without two ways Textual (8.2) keeps removed widgets' memory alive for as long as n9s runs.
+"""Textual's Footer, without two upstream leaks that keep removed widgets' memory alive for as long as n9s runs.
 
-Both were found by bench/soak.py (memory that grew about 1 MiB a minute while views were switched and log views
-opened and closed), and a footer recomposes exactly when widgets have just gone (a view switch, a filter, a
-screen closed), so it is where they are undone:
+Both were found by bench/soak.py (memory that kept growing while views were switched and log views opened and
+closed), and a footer recomposes exactly when widgets have just gone (a view switch, a filter, a screen closed), so
+it is where they are undone:
 
-- Each key of the footer binds itself to the footer's ``compact`` reactive. The footer keeps that watcher list and
-  Textual drops the entries of removed keys only when ``compact`` changes, which it never does: a long-lived
-  screen's footer kept every key it ever showed (about 40 more per log view opened and closed), and each new key
-  scanned the whole list.
-- ``StylesCache.get_inner_outer`` is an ``lru_cache`` (1,024 entries) on a method, so it holds the styles cache of
-  removed widgets, and with it their last rendered lines, until 1,024 newer entries push them out. Clearing it costs
-  one colour computation per widget on its next draw.
+- Watchers of a stable reactive are never pruned (https://github.com/Textualize/textual/issues/6666). Each key of
+  the footer binds itself to the footer's ``compact`` reactive; Textual drops the entries of removed keys only when
+  ``compact`` changes, which it never does: a long-lived screen's footer kept every key it ever showed, and each
+  new key scanned the whole list.
+- ``StylesCache.get_inner_outer`` is an ``lru_cache`` on a method (https://github.com/Textualize/textual/issues/6665),
+  so it holds the styles cache of removed widgets, and with it their last rendered lines, until newer entries push
+  them out. Clearing it costs one colour computation per widget on its next draw.
+
+tests/test_soak_regressions.py holds both fixed, and runs the same checks on Textual's stock Footer as strict-xfail
+canaries: when a Textual release fixes a leak, its canary passes and the suite says this workaround can go.
 """
 from __future__ import annotations
 

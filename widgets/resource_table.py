@@ -20,7 +20,6 @@ from textual.geometry import Region, Size
 from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
-from textual.style import Style as TextualStyle
 
 from n9s.render.table import Column, Row
 from n9s.sanitize import ELLIPSIS, sanitize_label
@@ -129,8 +128,6 @@ class ResourceTable(ScrollView, can_focus=True):
         self._base_style: Style | None = None
         self._pass: tuple[int, int, int] | None = None  # (scroll x, scroll y, width) while render_lines runs
         self._header_strip: tuple[tuple, Strip] | None = None
-        # screen line y -> (the line render_line gave, the frame it was widened for, the widened strip)
-        self._framed: dict[int, tuple[Strip, tuple, Strip]] = {}
         self._styles: dict[tuple[str, bool, bool], Style] = {}
         self.rows_painted = 0  # rows rendered into a new Strip (cache misses): what a refresh really cost
 
@@ -372,7 +369,7 @@ class ResourceTable(ScrollView, can_focus=True):
 
     @property
     def _base(self) -> Style:
-        # rich_style walks the ancestors' styles: asked once per line it was a third of a row's repaint.
+        # rich_style walks the ancestors' styles: asked once per line, it was much of a row's repaint.
         if self._base_style is None:
             self._base_style = self.rich_style
         return self._base_style
@@ -413,53 +410,9 @@ class ResourceTable(ScrollView, can_focus=True):
         scroll_x, scroll_y = self.scroll_offset
         self._pass = (int(scroll_x), int(scroll_y), self.scrollable_content_region.width)
         try:
-            if self._plain_box():
-                return self._render_plain(crop)
             return super().render_lines(crop)
         finally:
             self._pass = None
-
-    def _plain_box(self) -> bool:
-        """No border, outline, padding, tint, opacity, hatch or hovered link: the table's lines go to the screen as
-        they are, and Textual's general line styling (a third of a changed row's repaint) has nothing to add."""
-        styles = self.styles
-        if any(styles.gutter) or self.opacity != 1.0 or styles.text_opacity != 1.0 or styles.tint.a:
-            return False
-        if any(edge for edge, _color in styles.outline):
-            return False
-        if styles.has_rule("hatch") and styles.hatch != "none":
-            return False
-        return not (self.auto_links and self.hover_style._link_id)
-
-    def _render_plain(self, crop: Region) -> list[Strip]:
-        """What StylesCache.render_widget draws for a plain box (``_plain_box``), without its per-line work:
-        each content line made as wide as the content, the app's filters, then the crop."""
-        width = self.region.width
-        content_width, content_height = self.content_region.size
-        base_background, background = self.background_colors
-        inner = TextualStyle(background=base_background + background).rich_style
-        filters = tuple(self.get_line_filters())
-        framed = self._framed
-        frame = (width, content_width, inner, filters, background)
-        strips: list[Strip] = []
-        for y in crop.line_range:
-            line = self.render_line(y) if y < content_height else Strip.blank(content_width, inner)
-            known = framed.get(y)
-            if known is not None and known[0] is line and known[1] == frame:
-                strip = known[2]
-            else:
-                strip = line if line.cell_length == content_width == width else Strip(
-                    line.adjust_cell_length(content_width, inner), width)
-                for line_filter in filters:
-                    strip = strip.apply_filter(line_filter, background)
-                framed[y] = (line, frame, strip)
-            strips.append(strip)
-        if len(framed) > 4 * max(content_height, 1):
-            framed.clear()  # lines of a taller table long gone
-        if crop.column_span != (0, width):
-            x1, x2 = crop.column_span
-            strips = [strip.crop(x1, x2) for strip in strips]
-        return strips
 
     def render_line(self, y: int) -> Strip:
         if self._pass is not None:

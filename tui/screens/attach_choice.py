@@ -5,16 +5,16 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
-from textual.screen import ModalScreen
 from textual.widgets import Static
 
 from ..sanitize import sanitize_label
+from .base import N9sModalScreen
 
 READ_ONLY = "read-only"
 WITH_STDIN = "stdin"
 
 
-class AttachChoice(ModalScreen[str | None]):
+class AttachChoice(N9sModalScreen[str | None]):
     """Dismisses with READ_ONLY, WITH_STDIN, or None (cancelled). WITH_STDIN is offered only when the container
     keeps its stdin open (`stdin_open`), since keys would go nowhere otherwise."""
 

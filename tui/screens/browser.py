@@ -9,7 +9,6 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
-from textual.screen import Screen
 from textual.widgets import Input, Static
 
 from n9s.widgets.footer import Footer
@@ -22,6 +21,7 @@ from ..model.picture import NodePicture
 from ..render.table import Row, sort_rows
 from ..sanitize import sanitize_label
 from ..viewspec import COLLECTION_NEEDS, VIEWS, ViewSpec, find_view
+from .base import N9sScreen
 
 # Keys of one view (e.g. logs, shell) are declared on the view spec; the screen binds every such action once and
 # check_action hides those the current view lacks, or that read-only mode forbids.
@@ -54,7 +54,7 @@ class Frame:
     cursor_key: str | None = None
 
 
-class BrowserScreen(Screen):
+class BrowserScreen(N9sScreen):
     BINDINGS = [
         Binding("colon", "command", "Command", id="command", tooltip="Switch view: :pods :co :tasks :snap :img :node"),
         Binding("slash", "filter", "Filter", id="filter", tooltip="Filter rows: regex, !inverse, -l key=value"),

@@ -12,17 +12,17 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, RadioButton, RadioSet, Select, Static
 
 from ..action_flow import DELETE_API, KILL, REMOVE, STOP, Choice, Subject, confirm_label, consequences, title
 from ..actions import DEFAULT_GRACE_S, KILL_SIGNALS
+from .base import N9sModalScreen
 
 SHOWN_TARGETS = 6
 MAX_GRACE_DIGITS = 5  # up to 99999 s
 
 
-class ActionDialog(ModalScreen[Choice | None]):
+class ActionDialog(N9sModalScreen[Choice | None]):
     """Title, targets, the fields of a subclass, what will happen, and Confirm/Cancel."""
 
     BINDINGS = [Binding("escape", "cancel", "Cancel", id="confirm-cancel", tooltip="Close; change nothing")]

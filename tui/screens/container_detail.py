@@ -10,7 +10,6 @@ from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
-from textual.screen import Screen
 from textual.widgets import Static
 
 from n9s.widgets.footer import Footer
@@ -19,6 +18,7 @@ from n9s.widgets.node_header import NodeHeader
 from ..model.detail import ContainerDetail, container_detail
 from ..render.detail import detail_sections
 from ..sanitize import sanitize_label
+from .base import N9sScreen
 
 
 def detail_renderable(d: ContainerDetail) -> Group:
@@ -33,7 +33,7 @@ def detail_renderable(d: ContainerDetail) -> Group:
     return Group(*parts)
 
 
-class ContainerDetailScreen(Screen):
+class ContainerDetailScreen(N9sScreen):
     BINDINGS = [
         Binding("escape,q", "app.pop_screen", "Back", id="detail-back", tooltip="Back to the containers"),
         Binding("l", "logs", "Logs", id="detail-logs", tooltip="Logs of this container"),

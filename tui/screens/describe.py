@@ -4,15 +4,15 @@ from __future__ import annotations
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.screen import Screen
 from textual.widgets import Input, Static, TextArea
 
 from n9s.widgets.footer import Footer
 
 from ..sanitize import sanitize_text
+from .base import N9sScreen
 
 
-class DescribeScreen(Screen):
+class DescribeScreen(N9sScreen):
     BINDINGS = [
         Binding("escape,q", "close", "Back", id="describe-back", tooltip="Back to the table"),
         Binding("slash", "search", "Search", id="describe-search", tooltip="Search the text"),

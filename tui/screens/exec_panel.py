@@ -12,11 +12,11 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
-from textual.screen import ModalScreen
 from textual.widgets import Input, Static
 
 from ..sanitize import sanitize_label, sanitize_text
 from ..sources.errors import ReadOnlyRefused, SourceError
+from .base import N9sModalScreen
 
 MAX_LINES_PER_STREAM = 2000  # ExecSync may return up to 16 MiB; beyond this the panel says how much it left out
 
@@ -67,7 +67,7 @@ def result_text(argv: list[str], result: Any) -> Text:
     return text
 
 
-class ExecPanel(ModalScreen[None]):
+class ExecPanel(N9sModalScreen[None]):
     """A command prompt over one container. `run(argv)` performs the ExecSync through the action layer and returns
     `(ActionResult, ExecResult | None)`; it runs on a worker thread."""
 

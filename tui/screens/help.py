@@ -5,10 +5,10 @@ from rich.table import Table
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
-from textual.screen import ModalScreen
 from textual.widgets import Static
 
 from ..viewspec import VIEWS, ViewSpec
+from .base import N9sModalScreen
 
 
 def _key(key: str) -> str:
@@ -39,7 +39,7 @@ def help_rows(view: ViewSpec, bindings: list[Binding], readonly: bool) -> list[t
     return rows
 
 
-class HelpScreen(ModalScreen):
+class HelpScreen(N9sModalScreen):
     BINDINGS = [
         Binding("escape,question_mark,q", "dismiss", "Close", id="help-close", tooltip="Close the help"),
     ]

@@ -13,7 +13,6 @@ import time
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.screen import Screen
 from textual.widgets import Input, Static
 
 from n9s.widgets.footer import Footer
@@ -23,6 +22,7 @@ from ..sanitize import sanitize_label
 from ..sources.errors import NotFound, SourceError
 from ..sources.log_history import previous_attempt_path
 from ..sources.log_lines import IndexedLines, MergedLines, open_lines
+from .base import N9sScreen
 
 __all__ = ["LogsScreen", "default_save_dir"]
 
@@ -49,7 +49,7 @@ def _previous_paths(path_or_paths):
     return [prev(p) for p in path_or_paths]
 
 
-class LogsScreen(Screen):
+class LogsScreen(N9sScreen):
     """Logs of one container (or several merged), K9s keys."""
 
     DEFAULT_CSS = """

@@ -13,16 +13,9 @@ MAX_MESSAGE = 16 * 1024 * 1024
 DEFAULT_TIMEOUT = 5.0
 # grpc's blocking stream iterator waits in slices of grpc._common.MAXIMUM_WAIT_TIMEOUT (0.1 s), so that a main thread
 # blocked on it still runs signal handlers. n9s reads its one long-lived stream, containerd's events, in a worker
-# thread, where those ten wakes a second cost as much CPU as a quiet refresh's figures (bench, 50 pods: 2.2 ms per
-# 2 s refresh). A message or a cancellation still wakes the waiter at once; only the idle slices get longer.
+# thread, where those wakes are pure idle cost (docs/benchmarks.md). A message or a cancellation still wakes the
+# waiter at once; only the idle slices get longer.
 STREAM_WAIT_SLICE_S = 5.0
-# Under that, grpc's own thread that drives a stream's completion queue wakes every 200 ms (cygrpc's
-# g_interrupt_check_period_ms) to let a main thread see KeyboardInterrupt: 0.5 ms per 2 s on a quiet node. Each
-# check also wakes grpc's event engine, whose idle workers then back off through a dozen timed waits (measured with
-# the stream open: 22 wakes a second at 200 ms, 12 at 2 s, 7.6 at 30 s, the last the same as an idle channel). n9s
-# never blocks its UI thread on grpc, so once the event stream starts the period is this long: a blocked call still
-# ends at its deadline (DEFAULT_TIMEOUT) or its answer, and a Ctrl-C during one waits for that.
-INTERRUPT_CHECK_MS = 30000
 
 T = TypeVar("T")
 
@@ -120,24 +113,3 @@ def _lengthen_stream_wait_slices() -> None:
 
     if getattr(_common, "MAXIMUM_WAIT_TIMEOUT", STREAM_WAIT_SLICE_S) < STREAM_WAIT_SLICE_S:
         _common.MAXIMUM_WAIT_TIMEOUT = STREAM_WAIT_SLICE_S
-    period = interrupt_check_period()
-    if period is not None and period.value < INTERRUPT_CHECK_MS:
-        period.value = INTERRUPT_CHECK_MS
-
-
-def interrupt_check_period() -> Any:
-    """cygrpc's g_interrupt_check_period_ms as a ctypes int (it is exported only as a C capsule), or None when this
-    grpc build does not export it (then nothing is changed)."""
-    import ctypes
-
-    try:
-        from grpc._cython import cygrpc
-
-        capsule = cygrpc.__pyx_capi__["g_interrupt_check_period_ms"]
-        get_pointer = ctypes.pythonapi.PyCapsule_GetPointer
-        get_pointer.restype = ctypes.c_void_p
-        get_pointer.argtypes = [ctypes.py_object, ctypes.c_char_p]
-        address = get_pointer(capsule, b"int")
-    except (ImportError, AttributeError, KeyError, ValueError, TypeError):
-        return None
-    return ctypes.c_int.from_address(address) if address else None
