@@ -52,7 +52,8 @@ class RemoteCollector:
         return summary
 
     def refresh(self, *, snapshots: bool = False, images: bool = False, tasks: bool = False,
-                container_stats: bool = True, pod_stats: bool = True, relist: bool = False) -> NodePicture:
+                container_stats: bool = True, pod_stats: bool = True, relist: bool = False,
+                interval_s: float | None = None) -> NodePicture:
         # relist: the API watch and the kubelet summary are read fresh on every refresh anyway
         now = self.clock()
         snap = self.api.snapshot()

@@ -20,6 +20,10 @@ class Unreachable(SourceError):
     """The endpoint is missing, refused the connection, or is not what we expected."""
 
 
+class NotAnswering(Unreachable):
+    """The endpoint took the call but gave no answer before the deadline (hung, frozen, overloaded)."""
+
+
 class PermissionDenied(SourceError):
     """The endpoint exists but this user may not use it."""
 
