@@ -63,13 +63,17 @@ LISTS_MAX_AGE_S = 30.0
 # Half a refresh interval within these bounds: a hang shows within two intervals, a busy moment is not a hang.
 PROBE_TIMEOUT_MIN_S = 0.5
 PROBE_TIMEOUT_MAX_S = 2.0
+# After each unanswered probe the next one waits twice as long, up to this: a runtime that answers slowly (a
+# loaded node) still gets a refresh through now and then instead of being taken for a hung one.
+PROBE_TIMEOUT_CAP_S = 5.0
 
 
-def probe_timeout_for(interval_s: float | None) -> float:
-    """How long a refresh waits for the runtime's version before it says the runtime is not answering."""
-    if interval_s is None:
-        return PROBE_TIMEOUT_MAX_S
-    return min(max(interval_s / 2, PROBE_TIMEOUT_MIN_S), PROBE_TIMEOUT_MAX_S)
+def probe_timeout_for(interval_s: float | None, unanswered: int = 0) -> float:
+    """How long a refresh waits for the runtime's version before it says the runtime is not answering, after
+    ``unanswered`` probes in a row got no answer."""
+    first = PROBE_TIMEOUT_MAX_S if interval_s is None else min(max(interval_s / 2, PROBE_TIMEOUT_MIN_S),
+                                                               PROBE_TIMEOUT_MAX_S)
+    return min(first * 2 ** min(unanswered, 8), max(first, PROBE_TIMEOUT_CAP_S))
 
 
 @dataclass
@@ -225,6 +229,7 @@ class Collector:
         self._row_hits = 0  # container rows answered from their memo (counted, to know a whole listing was)
         self._known_changes = 0  # bumped whenever a container's facts are learnt outside a row's making
         self._rows_memo: _RowsMemo | None = None
+        self._unanswered = 0  # version probes in a row the runtime did not answer in time
 
     # ---- health bookkeeping ----
     def _set_health(self, name: str, state: str, message: str = "", since: float | None = None) -> None:
@@ -258,13 +263,22 @@ class Collector:
             self._containers_hidden = not container_stats
             self._pods_hidden = not pod_stats
             return self._refresh(snapshots=snapshots, images=images, tasks=tasks, tasks_max_age_s=tasks_max_age_s,
-                                 relist=relist, probe_timeout_s=probe_timeout_for(interval_s))
+                                 relist=relist, probe_timeout_s=probe_timeout_for(interval_s, self._unanswered))
 
     def note_task_event(self) -> None:
         """A task or container event arrived (or the stream that brings them broke): the next refreshes read the
         task list and CRI's lists again."""
         self._tasks_dirty = True
         self._event_at = self.clock()
+
+    def _probe(self, timeout_s: float) -> None:
+        """The runtime answers a cheap call in time, or NotAnswering is raised."""
+        try:
+            self.cri.version(timeout=timeout_s)
+        except NotAnswering:
+            self._unanswered += 1
+            raise
+        self._unanswered = 0
 
     def _runtime_lists(self, now: float, relist: bool) -> tuple[list[Any], list[Any]]:
         """CRI's sandboxes and containers: listed again unless the event stream vouches that nothing changed."""
@@ -286,12 +300,12 @@ class Collector:
                  probe_timeout_s: float = PROBE_TIMEOUT_MAX_S) -> NodePicture:
         now = self.clock()
         try:
-            self.cri.version(timeout=probe_timeout_s)  # does it answer at all (see PROBE_TIMEOUT_MIN_S)
+            self._probe(probe_timeout_s)
             sandboxes, containers = self._runtime_lists(now, relist)
         except SourceError as err:
-            if isinstance(err, Unreachable):
+            if isinstance(err, Unreachable) and not isinstance(err, NotAnswering):
                 # A fresh channel on the next try: grpc's own reconnect backoff can grow far beyond our 5 s budget.
-                # Calls other threads wait on keep the old channel until they end.
+                # (A runtime that takes calls and does not answer keeps its connection: a new one would not help.)
                 self.cri.reconnect()
                 if self.containerd is not None:
                     self.containerd.reconnect()
