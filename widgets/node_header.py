@@ -63,7 +63,8 @@ def header_text(picture: NodePicture | None, now: float, readonly: bool = False,
         if h.name == "api":
             # The API part says why it is missing in its own words ("API: unreachable since 12:03:55, retrying").
             style = "yellow" if h.state in ("unavailable", "stale") else "bold red"
-            text.append(f" {sanitize_label(h.message, 200)}; showing the runtime's view", style=style)
+            text.append(f" {sanitize_label(h.message, 200)}" + ("" if picture.remote else "; showing the runtime's view"),
+                        style=style)
             continue
         if h.state == NOT_ANSWERING:
             waited = f"{int(max(0.0, now - h.since))}s" if h.since else "a while"

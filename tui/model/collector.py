@@ -363,7 +363,7 @@ class Collector:
             return pods, None
         snapshot = self.api.snapshot()
         state = OK if snapshot.ok else (STALE if snapshot.state == "connecting" else UNREACHABLE)
-        if snapshot.state == "not_configured":
+        if snapshot.state in ("not_configured", "no_node"):
             state = UNAVAILABLE
         old = self._health.get("api")
         since = snapshot.since or (old.since if old is not None and old.state == state else self.clock())

@@ -102,7 +102,7 @@ class RemoteCollector:
             memory_total_bytes=node.capacity.memory_bytes if node is not None else None,
             memory_available_bytes=summary.memory_available_bytes if summary is not None else None,
         )
-        api_state = OK if snap.ok else (UNAVAILABLE if snap.state in ("not_configured", "connecting") else UNREACHABLE)
+        api_state = OK if snap.ok else (UNAVAILABLE if snap.state in ("not_configured", "connecting", "no_node") else UNREACHABLE)
         health = (
             SourceHealth("runtime", UNAVAILABLE, REMOTE_NOTE, now),
             SourceHealth("api", api_state, snap.message, snap.since),
