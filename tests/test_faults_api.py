@@ -168,3 +168,36 @@ async def test_remote_mode_with_a_node_name_the_api_does_not_know_says_so(tmp_pa
                 (header(app), table_rows(app))
             assert await wait_for(pilot, lambda: "no node named" not in header(app), timeout=PATIENCE_S), header(app)
         api.stop()
+
+
+async def test_remote_mode_with_a_hung_api_says_so_and_shows_no_figure_as_current(tmp_path):
+    from kube_fake.manifests import container, summary_manifest
+
+    node = "remote-node"
+    web = pod_manifest("default", "web", node=node, containers=[container("server", "nginx:1.25")])
+    with FakeKube(pods=[web], nodes=[node_manifest(node)], bookmark_interval=0.5) as fake:
+        fake.set_summary(node, summary_manifest(node, [{
+            "namespace": "default", "name": "web", "uid": web["metadata"]["uid"],
+            "containers": [{"name": "server", "nanocores": 250_000_000, "working_set": 32 * 2**20,
+                            "usage": 40 * 2**20, "rss": 30 * 2**20}]}]))
+        with SlowProxy(("127.0.0.1", fake.port)) as proxy:
+            kubeconfig = fake.write_kubeconfig(tmp_path / "kubeconfig",
+                                               extra_contexts={"proxied": f"http://127.0.0.1:{proxy.port}"})
+            api = ApiSide(kubeconfig=str(kubeconfig), context="proxied", node=node).start()
+            app = N9sApp(RemoteCollector(api), AppConfig(refresh_s=0.5))
+            api.on_change = app.refresh_from_thread
+            async with app.run_test(size=(200, 40)) as pilot:
+                assert await wait_for(pilot, lambda: table_rows(app) and table_rows(app)[0][6] == "250m",
+                                      timeout=20), table_rows(app)
+                proxy.hold()
+                try:
+                    assert await wait_for(pilot, lambda: "API: not answering for" in api_line(app),
+                                          timeout=PATIENCE_S), header(app)
+                    assert await wait_for(pilot, lambda: "STALE" in header(app), timeout=10), header(app)
+                    assert table_rows(app)[0][6] == "-"  # no CPU figure passed off as current
+                finally:
+                    proxy.release()
+                assert await wait_for(pilot, lambda: api_line(app) == "" and "STALE" not in header(app),
+                                      timeout=PATIENCE_S), header(app)
+                assert await wait_for(pilot, lambda: table_rows(app)[0][6] == "250m", timeout=10), table_rows(app)
+            api.stop()

@@ -111,4 +111,6 @@ class RemoteCollector:
         return NodePicture(
             taken_at=now, node=info, pods=tuple(pods), containers=tuple(c for p in pods for c in p.containers),
             tasks=(), snapshots=None, images=None, health=health, api=snap, remote=True,
+            # The API is all this view has: while it cannot be heard, its pods are only the last ones it sent.
+            stale=snap.state in ("unreachable", "not_answering"),
         )

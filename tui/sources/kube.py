@@ -117,6 +117,21 @@ def _network_cause(exc: BaseException) -> str:
     return "connection failed"
 
 
+def _retry_policy() -> Any:
+    """One retry for a connection that broke, none for a request the server took and did not answer: a timed-out
+    request sent again only doubles the wait before "not answering" can be said."""
+    from urllib3.exceptions import MaxRetryError, ReadTimeoutError
+    from urllib3.util.retry import Retry
+
+    class OnceUnlessSilent(Retry):
+        def increment(self, method=None, url=None, response=None, error=None, _pool=None, _stacktrace=None):
+            if isinstance(error, ReadTimeoutError):
+                raise MaxRetryError(_pool, url or "", error) from error
+            return super().increment(method, url, response, error, _pool, _stacktrace)
+
+    return OnceUnlessSilent(total=1, connect=1, read=1, status=0, redirect=0, other=0)
+
+
 class LogStream:
     """Lines of a container log as they arrive; iterate it, close it from any thread to stop."""
 
@@ -274,12 +289,11 @@ class KubeClient:
         with self._api_lock:
             if self._api is None:
                 from kubernetes.client import ApiClient
-                from urllib3.util.retry import Retry
 
                 configuration = build_configuration(self.target, env=self._env)
                 # One quick retry covers a pooled keep-alive connection the server has closed;
                 # anything more would only delay the "unreachable" verdict.
-                configuration.retries = Retry(total=1, connect=1, read=1, status=0, redirect=0, other=0)
+                configuration.retries = _retry_policy()
                 self._api = ApiClient(configuration)
             return self._api
 
