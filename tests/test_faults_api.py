@@ -111,8 +111,8 @@ async def test_a_hung_api_server_gets_its_own_line_then_its_news_when_it_answers
                                       timeout=PATIENCE_S), header(app)
                 assert f"(server {server})" in api_line(app)
                 # The count goes on; the runtime's own view stays current beside it.
-                first = int(re.search(r"not answering for (\d+) s", api_line(app)).group(1))
-                assert await wait_for(pilot, lambda: int(re.search(r"for (\d+) s", api_line(app) or "for 0 s")
+                first = int(re.search(r"not answering for (\d+)s", api_line(app)).group(1))
+                assert await wait_for(pilot, lambda: int(re.search(r"for (\d+)s", api_line(app) or "for 0s")
                                                          .group(1)) >= first + 2, timeout=10), header(app)
                 assert by_name(app)["web"][3] == "Running" and "STALE" not in header(app)
             finally:

@@ -240,7 +240,7 @@ class ApiSide:
         state, message = health.state, health.message
         if state == NOT_ANSWERING:
             waited = max(0, int(time.time() - health.since.timestamp()))
-            message = f"API: not answering for {waited} s (server {client.target.server})"
+            message = f"API: not answering for {waited}s (server {client.target.server})"
         elif state == "ok" and self._no_node:
             state, message = "no_node", self._no_node
         elif state == "ok" and not synced:
