@@ -40,10 +40,6 @@ def open_channel(path: str) -> grpc.Channel:
     )
 
 
-def _seconds(value: float) -> str:
-    return f"{value:g}"
-
-
 def translate(err: grpc.RpcError, path: str, what: str, timeout: float | None = None) -> SourceError:
     """``timeout``: the call's deadline in seconds, named in the message when it passed without an answer."""
     code = err.code() if hasattr(err, "code") else None
@@ -56,8 +52,8 @@ def translate(err: grpc.RpcError, path: str, what: str, timeout: float | None = 
             return Unreachable(f"{path} is not a gRPC server", hint="point --address at containerd's gRPC socket")
         return Unreachable(f"runtime at {path} unavailable: {details or 'no answer'}")
     if code == grpc.StatusCode.DEADLINE_EXCEEDED:
-        within = f"within {_seconds(timeout)} s" if timeout else "in time"
-        return NotAnswering(f"{what}: the runtime at {path} did not answer {within}")
+        within = f"within {timeout:g} s" if timeout else "in time"
+        return NotAnswering(f"{what}: the runtime at {path} did not answer {within}", waited_s=timeout or 0.0)
     if code == grpc.StatusCode.UNIMPLEMENTED:
         return Unimplemented(f"the runtime does not implement {what}", hint="an older runtime, or the CRI plugin is disabled")
     if code == grpc.StatusCode.NOT_FOUND:
