@@ -37,13 +37,16 @@ class FakeCri:
         return SimpleNamespace(log_path=self.log_path, runtime_spec=spec, pid=None, state="RUNNING", exit_code=0,
                                reason="", finished_at_ns=0)
 
-    def version(self):
+    def version(self, *, timeout=None):
         return SimpleNamespace(runtime_name="fake", runtime_version="1", runtime_api_version="v1")
 
     def status(self, verbose=False):
         return SimpleNamespace(conditions=(), config=lambda: {})
 
     def close(self):
+        pass
+
+    def reconnect(self):
         pass
 
 
@@ -69,4 +72,7 @@ class FakeContainerd:
         return []
 
     def close(self):
+        pass
+
+    def reconnect(self):
         pass

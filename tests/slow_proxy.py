@@ -4,6 +4,9 @@ It listens on a unix socket (in front of containerd's socket) or on loopback TCP
 forwards bytes both ways unchanged; each chunk read is sent on only `delay` seconds later, in order. Chunks are
 delayed independently, so a stream keeps flowing, just late: exactly what a runtime or API server that takes
 seconds to answer looks like to a client. `delay` may be changed at any time; it applies to chunks read after.
+
+`hold()` stops forwarding altogether (connections are still accepted and bytes read, none sent on) and `release()`
+sends everything held, in order: what a server SIGSTOP'ed and then SIGCONT'ed looks like to a client.
 """
 from __future__ import annotations
 
@@ -23,6 +26,8 @@ class SlowProxy:
         self.delay = delay
         self.connections = 0
         self._stop = threading.Event()
+        self._flowing = threading.Event()
+        self._flowing.set()
         self._sockets: list[socket.socket] = []
         self._lock = threading.Lock()
         if isinstance(target, str):
@@ -62,6 +67,13 @@ class SlowProxy:
             self._sockets.clear()
         if self.listen_path and os.path.exists(self.listen_path):
             os.unlink(self.listen_path)
+
+    def hold(self) -> None:
+        """Forward nothing until release()."""
+        self._flowing.clear()
+
+    def release(self) -> None:
+        self._flowing.set()
 
     def __enter__(self) -> "SlowProxy":
         return self.start()
@@ -112,6 +124,11 @@ class SlowProxy:
                     due, chunk = queue[0]
                 wait = due - time.monotonic()
                 if wait > 0 and not self._stop.wait(min(wait, 0.05)):
+                    continue
+                if not self._flowing.is_set():
+                    if self._stop.is_set():
+                        break
+                    self._flowing.wait(0.05)
                     continue
                 with ready:
                     queue.popleft()

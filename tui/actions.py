@@ -8,7 +8,7 @@ from dataclasses import asdict, dataclass
 from typing import Any, Callable
 
 from .audit import AuditLog
-from .sources.errors import ReadOnlyRefused, SourceError
+from .sources.errors import NotAnswering, ReadOnlyRefused, SourceError
 
 log = logging.getLogger("n9s.actions")
 
@@ -67,9 +67,12 @@ class Actions:
         try:
             call()
         except SourceError as err:
-            self.audit.record(action, [asdict(target)], params, f"error: {err}")
-            log.info("%s on %s failed: %s", action, target.id, err)
-            return ActionResult(action, target, False, str(err))
+            message = str(err)
+            if isinstance(err, NotAnswering):
+                message += " (it may still carry it out once it answers again)"
+            self.audit.record(action, [asdict(target)], params, f"error: {message}")
+            log.info("%s on %s failed: %s", action, target.id, message)
+            return ActionResult(action, target, False, message)
         self.audit.record(action, [asdict(target)], params, "ok")
         log.info("%s on %s: ok", action, target.id)
         return ActionResult(action, target, True, "ok")
@@ -139,3 +142,13 @@ class Actions:
         outcome = self._run("attach", target, {"stdin": keys, "tty": tty, "mode": "input" if keys else "read-only"},
                             call)
         return outcome, result.get("url")
+
+
+def node_actions(address: str, namespace: str, **options: Any) -> Actions:
+    """The action layer for the runtime at ``address``, on CRI and containerd clients of its own: the refresh
+    renews its channel when the runtime stops answering, and an action under way must keep waiting for its own
+    answer or deadline meanwhile. ``options``: as for Actions (readonly, audit, kube)."""
+    from .sources.containerd import ContainerdClient
+    from .sources.cri import CriClient
+
+    return Actions(CriClient(address), ContainerdClient(address, namespace=namespace), **options)

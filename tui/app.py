@@ -148,7 +148,8 @@ class N9sApp(App):
         else:
             picture = self.collector.refresh(snapshots="snapshots" in needs, images="images" in needs,
                                              tasks="tasks" in needs, container_stats="container-stats" in needs,
-                                             pod_stats="pod-stats" in needs, relist=relist)
+                                             pod_stats="pod-stats" in needs, relist=relist,
+                                             interval_s=self.config.refresh_s)
         took = time.perf_counter() - started
         log.debug("refresh took %.3fs: %d pods, %d containers%s", took, len(picture.pods), len(picture.containers),
                   " (stale)" if picture.stale else "")

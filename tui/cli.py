@@ -205,14 +205,13 @@ def cmd_tui(args: argparse.Namespace, address: str) -> int:
     plain = start is None or set(start.needs) <= {"container-stats", "pod-stats"}
     first = BackgroundRefresh(collector) if plain else None
 
-    from .actions import Actions
+    from .actions import node_actions
     from .app import AppConfig, N9sApp
     from .audit import AuditLog
     from .sources.containerd import ContainerdClient
 
     events = ContainerdClient(address, namespace=args.namespace)
-    actions = Actions(collector.cri, collector.containerd, readonly=args.readonly, audit=AuditLog(),
-                      kube=api)
+    actions = node_actions(address, args.namespace, readonly=args.readonly, audit=AuditLog(), kube=api)
     config = AppConfig(refresh_s=max(0.2, args.refresh), readonly=args.readonly, start_view=args.view,
                        exit_after_first_paint=args.exit_after_first_paint, theme=args.theme,
                        keymap=getattr(args, "keymap", None) or {})

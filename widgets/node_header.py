@@ -7,7 +7,7 @@ from rich.text import Text
 from textual.timer import Timer
 from textual.widgets import Static
 
-from n9s.model.picture import NodePicture
+from n9s.model.picture import NOT_ANSWERING, NodePicture
 from n9s.render import format as fmt
 from n9s.sanitize import sanitize_label
 
@@ -63,7 +63,12 @@ def header_text(picture: NodePicture | None, now: float, readonly: bool = False,
         if h.name == "api":
             # The API part says why it is missing in its own words ("API: unreachable since 12:03:55, retrying").
             style = "yellow" if h.state in ("unavailable", "stale") else "bold red"
-            text.append(f" {sanitize_label(h.message, 200)}; showing the runtime's view", style=style)
+            text.append(f" {sanitize_label(h.message, 200)}" + ("" if picture.remote else "; showing the runtime's view"),
+                        style=style)
+            continue
+        if h.state == NOT_ANSWERING:
+            waited = f"{int(max(0.0, now - h.since))}s" if h.since else "a while"
+            text.append(f" {h.name}: not answering for {waited} ({sanitize_label(h.message, 200)})", style="bold red")
             continue
         since = time.strftime("%H:%M:%S", time.localtime(h.since)) if h.since else "?"
         text.append(f" {h.name}: {h.state} since {since}: {sanitize_label(h.message, 200)}", style="bold red")

@@ -10,16 +10,25 @@ from __future__ import annotations
 import logging
 import socket
 import threading
+import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Callable
 
 log = logging.getLogger("n9s.api")
 
+# The API is asked for its version this often, and given this long to answer: the pod watch may wait minutes for
+# its next event and the node is read every poll_s, so without it a hung API server would go unseen for minutes.
+# A hang shows within PROBE_S + PROBE_TIMEOUT_S.
+PROBE_S = 5.0
+PROBE_TIMEOUT_S = 10.0
+NODES_NAMED = 5  # how many of the API's node names "no node named X" lists
+
 
 @dataclass(frozen=True)
 class ApiSnapshot:
-    state: str  # ok | unreachable | unauthorized | forbidden | not_configured | connecting
+    state: str  # ok | unreachable | not_answering | not_json | unauthorized | forbidden | not_configured | no_node
+    # | connecting
     message: str
     since: float | None
     node_name: str = ""
@@ -53,8 +62,12 @@ class ApiSide:
         poll_s: float = 30.0,
         on_change: Callable[[], None] | None = None,
         kubelet_kubeconfig: str | None = None,
+        probe_s: float = PROBE_S,
+        probe_timeout_s: float = PROBE_TIMEOUT_S,
     ) -> None:
         self.kubelet_kubeconfig = kubelet_kubeconfig
+        self.probe_s = probe_s
+        self.probe_timeout_s = probe_timeout_s
         self.kubeconfig = kubeconfig
         self.context = context
         self.node_flag = node
@@ -68,9 +81,11 @@ class ApiSide:
         self._node: Any = None
         self._events: tuple[Any, ...] = ()
         self._failure: tuple[str, str] | None = None  # (state, message) before a client exists
+        self._no_node = ""  # the header's line when the API knows no node by node_name
         self._stop = threading.Event()
         self._poke = threading.Event()
         self._thread = threading.Thread(target=self._run, name="n9s-api", daemon=True)
+        self._prober = threading.Thread(target=self._probe_loop, name="n9s-api-probe", daemon=True)
 
     def start(self) -> "ApiSide":
         self._thread.start()
@@ -104,6 +119,7 @@ class ApiSide:
             self._failure = (health.state, health.message)
             log.info("API not configured: %s", err)
             return False
+        self._prober.start()
         try:
             self.node_name = self.client.resolve_node_name(self.node_flag, hostname=socket.gethostname()).name
         except SourceError as err:
@@ -118,11 +134,50 @@ class ApiSide:
         return True
 
     def _on_pod_event(self, event: Any) -> None:
+        self._changed()
+
+    def _changed(self) -> None:
         if self.on_change is not None:
             try:
                 self.on_change()
             except Exception:  # noqa: BLE001 - a UI callback must not kill the watcher thread
                 log.exception("API change callback failed")
+
+    def _probe_loop(self) -> None:
+        """Ask for the server's version every probe_s: its health (not answering, not JSON, ...) follows from the
+        answer. When it answers again after a silence, the pod watch starts over: a watch held open through the
+        silence may be dead without knowing it."""
+        from ..sources.errors import SourceError
+        from ..sources.kube_health import OK
+
+        while not self._stop.wait(self.probe_s):
+            client = self.client
+            before = client.health.state
+            try:
+                client.version(read_timeout=self.probe_timeout_s)
+            except SourceError as err:
+                log.debug("API probe: %s", err)
+            except Exception:  # noqa: BLE001 - the probe must go on
+                log.exception("API probe failed")
+            after = client.health.state
+            if after != before:
+                if after == OK and self.watcher is not None:
+                    self.watcher.resync()
+                self._changed()
+
+    def _node_missing(self) -> str:
+        """The header's line for a node name the API does not know, with some names it does know."""
+        from ..sources.errors import SourceError
+
+        line = f"API: no node named {self.node_name}"
+        try:
+            names = sorted(n.name for n in self.client.list_nodes())
+        except SourceError:
+            return f"{line}: set --node"
+        if not names:
+            return f"{line} (the API lists no nodes)"
+        shown = ", ".join(names[:NODES_NAMED]) + (", …" if len(names) > NODES_NAMED else "")
+        return f"{line} (nodes: {shown}): set --node"
 
     def _run(self) -> None:
         try:
@@ -132,18 +187,23 @@ class ApiSide:
             log.exception("API connection failed")
             self._failure = ("unreachable", f"API: {err}")
             return
-        from ..sources.errors import SourceError
+        from ..sources.errors import NotFound, SourceError
 
         while not self._stop.is_set():
             try:
-                self._node = self.client.get_node(self.node_name)
+                try:
+                    self._node = self.client.get_node(self.node_name)
+                    self._no_node = ""
+                except NotFound:
+                    self._node = None
+                    self._no_node = self._node_missing()
+                    log.warning("%s", self._no_node)
                 self._events = tuple(self.client.node_events(self.node_name, self.watcher.pods().values(), limit=200))
-                if self.on_change is not None:
-                    self.on_change()
             except SourceError as err:
                 log.debug("node/events fetch failed: %s", err)
             except Exception:  # noqa: BLE001
                 log.exception("node/events fetch failed")
+            self._changed()
             self._poke.wait(self.poll_s)
             self._poke.clear()
 
@@ -166,17 +226,28 @@ class ApiSide:
 
     # ---- what a refresh reads ----
     def snapshot(self) -> ApiSnapshot:
+        from ..sources.kube_health import NOT_ANSWERING
+
+        client = self.client
         if self.watcher is None:
             if self._failure is not None:
                 state, message = self._failure
                 return ApiSnapshot(state, message, None)
-            return ApiSnapshot("connecting", "API: connecting…", None)
-        health = self.watcher.health
-        synced = self.watcher.synced.is_set()
+            if client is None or client.health.ok:
+                return ApiSnapshot("connecting", "API: connecting…", None)
+        health = client.health
+        synced = self.watcher is not None and self.watcher.synced.is_set()
         state, message = health.state, health.message
-        if state == "ok" and not synced:
+        if state == NOT_ANSWERING:
+            waited = max(0, int(time.time() - health.since.timestamp()))
+            message = f"API: not answering for {waited}s (server {client.target.server})"
+        elif state == "ok" and self._no_node:
+            state, message = "no_node", self._no_node
+        elif state == "ok" and not synced:
             # Connected, but the first pod list has not come back (a slow server): not "ok" yet.
             state, message = "connecting", f"API: waiting for the first pod list of node {self.node_name}…"
+        if self.watcher is None:
+            return ApiSnapshot(state, message, _epoch(health.since), node_name=self.node_name)
         pods = {p.runtime_uid: p for p in self.watcher.pods().values()}
         return ApiSnapshot(
             state=state,

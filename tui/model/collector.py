@@ -21,11 +21,12 @@ from typing import Any, Callable, NamedTuple
 
 from ..sources.cgroups import CgroupStats
 from ..sources.cgroups import cpu_cores as cgroup_cpu_cores
-from ..sources.errors import PermissionDenied, SourceError, Unreachable
+from ..sources.errors import NotAnswering, PermissionDenied, SourceError, Unreachable
 from ..sources.log_paths import kubelet_log_name, kubelet_pod_log_dir
 from .joins import build_pods, container_restarts, with_pod_cgroup
 from .kube_join import join_api
 from .picture import (
+    NOT_ANSWERING,
     OK,
     STALE,
     UNAVAILABLE,
@@ -57,6 +58,22 @@ EXIT_SETTLE_S = 1.0
 # event; re-reading them on every refresh was most of a quiet node's refresh cost.
 LISTS_SETTLE_S = 5.0
 LISTS_MAX_AGE_S = 30.0
+# Every refresh first asks the runtime for its version with a short deadline: on a quiet node nothing else is
+# asked of it for up to LISTS_MAX_AGE_S (cgroup figures are read from files), so a hung runtime would go unseen.
+# Half a refresh interval within these bounds: a hang shows within two intervals, a busy moment is not a hang.
+PROBE_TIMEOUT_MIN_S = 0.5
+PROBE_TIMEOUT_MAX_S = 2.0
+# After each unanswered probe the next one waits twice as long, up to this: a runtime that answers slowly (a
+# loaded node) still gets a refresh through now and then instead of being taken for a hung one.
+PROBE_TIMEOUT_CAP_S = 5.0
+
+
+def probe_timeout_for(interval_s: float | None, unanswered: int = 0) -> float:
+    """How long a refresh waits for the runtime's version before it says the runtime is not answering, after
+    ``unanswered`` probes in a row got no answer."""
+    first = PROBE_TIMEOUT_MAX_S if interval_s is None else min(max(interval_s / 2, PROBE_TIMEOUT_MIN_S),
+                                                               PROBE_TIMEOUT_MAX_S)
+    return min(first * 2 ** min(unanswered, 8), max(first, PROBE_TIMEOUT_CAP_S))
 
 
 @dataclass
@@ -212,11 +229,16 @@ class Collector:
         self._row_hits = 0  # container rows answered from their memo (counted, to know a whole listing was)
         self._known_changes = 0  # bumped whenever a container's facts are learnt outside a row's making
         self._rows_memo: _RowsMemo | None = None
+        self._unanswered = 0  # version probes in a row the runtime did not answer in time
 
     # ---- health bookkeeping ----
-    def _set_health(self, name: str, state: str, message: str = "") -> None:
+    def _set_health(self, name: str, state: str, message: str = "", since: float | None = None) -> None:
+        """``since``: when the state began, if known better than now."""
         old = self._health.get(name)
-        since = old.since if old is not None and old.state == state else self.clock()
+        if old is not None and old.state == state:
+            since = old.since
+        elif since is None:
+            since = self.clock()
         self._health[name] = SourceHealth(name, state, message, since)
 
     @property
@@ -226,7 +248,8 @@ class Collector:
     # ---- the refresh ----
     def refresh(self, *, snapshots: bool = False, images: bool = False, tasks: bool = False,
                 container_stats: bool = True, pod_stats: bool = True,
-                tasks_max_age_s: float | None = None, relist: bool = False) -> NodePicture:
+                tasks_max_age_s: float | None = None, relist: bool = False,
+                interval_s: float | None = None) -> NodePicture:
         """Build a new picture. Never raises for a source failure: the failing part is marked instead.
         ``tasks`` asks for a fresh task list even when no event said it changed (the tasks view).
         ``container_stats=False`` (no container list on screen): the cgroups of containers inside a pod cgroup
@@ -234,18 +257,28 @@ class Collector:
         their pod cgroup. ``pod_stats=False`` (no pod list on screen): pod cgroups are not read. A view that
         shows them again reads them again (see ``resample_soon``). ``tasks_max_age_s``: a task list read at most
         this long ago is used again (a dump's second sample, one interval after the first). ``relist``: read CRI's
-        lists even if no event said they changed (the user asked for a refresh)."""
+        lists even if no event said they changed (the user asked for a refresh). ``interval_s``: the refresh
+        interval, which sets how long the runtime may take to answer (see probe_timeout_for)."""
         with self._lock:
             self._containers_hidden = not container_stats
             self._pods_hidden = not pod_stats
             return self._refresh(snapshots=snapshots, images=images, tasks=tasks, tasks_max_age_s=tasks_max_age_s,
-                                 relist=relist)
+                                 relist=relist, probe_timeout_s=probe_timeout_for(interval_s, self._unanswered))
 
     def note_task_event(self) -> None:
         """A task or container event arrived (or the stream that brings them broke): the next refreshes read the
         task list and CRI's lists again."""
         self._tasks_dirty = True
         self._event_at = self.clock()
+
+    def _probe(self, timeout_s: float) -> None:
+        """The runtime answers a cheap call in time, or NotAnswering is raised."""
+        try:
+            self.cri.version(timeout=timeout_s)
+        except NotAnswering:
+            self._unanswered += 1
+            raise
+        self._unanswered = 0
 
     def _runtime_lists(self, now: float, relist: bool) -> tuple[list[Any], list[Any]]:
         """CRI's sandboxes and containers: listed again unless the event stream vouches that nothing changed."""
@@ -263,17 +296,24 @@ class Collector:
         return sandboxes, containers
 
     def _refresh(self, *, snapshots: bool, images: bool, tasks: bool = False,
-                 tasks_max_age_s: float | None = None, relist: bool = False) -> NodePicture:
+                 tasks_max_age_s: float | None = None, relist: bool = False,
+                 probe_timeout_s: float = PROBE_TIMEOUT_MAX_S) -> NodePicture:
         now = self.clock()
         try:
+            self._probe(probe_timeout_s)
             sandboxes, containers = self._runtime_lists(now, relist)
         except SourceError as err:
-            if isinstance(err, Unreachable):
+            if isinstance(err, Unreachable) and not isinstance(err, NotAnswering):
                 # A fresh channel on the next try: grpc's own reconnect backoff can grow far beyond our 5 s budget.
-                self.cri.close()
+                # (A runtime that takes calls and does not answer keeps its connection: a new one would not help.)
+                self.cri.reconnect()
                 if self.containerd is not None:
-                    self.containerd.close()
-            self._set_health("runtime", UNAVAILABLE if isinstance(err, PermissionDenied) else UNREACHABLE, str(err))
+                    self.containerd.reconnect()
+            if isinstance(err, NotAnswering):
+                self._set_health("runtime", NOT_ANSWERING, str(err), since=now)
+            else:
+                self._set_health("runtime", UNAVAILABLE if isinstance(err, PermissionDenied) else UNREACHABLE,
+                                 str(err))
             if self._last is None:
                 return self._local_picture(now)  # never reached the runtime: show what the node tells without it
             return self._stale_picture(now)
@@ -323,7 +363,7 @@ class Collector:
             return pods, None
         snapshot = self.api.snapshot()
         state = OK if snapshot.ok else (STALE if snapshot.state == "connecting" else UNREACHABLE)
-        if snapshot.state == "not_configured":
+        if snapshot.state in ("not_configured", "no_node"):
             state = UNAVAILABLE
         old = self._health.get("api")
         since = snapshot.since or (old.since if old is not None and old.state == state else self.clock())

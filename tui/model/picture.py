@@ -12,6 +12,7 @@ OK = "ok"
 STALE = "stale"
 UNREACHABLE = "unreachable"
 UNAVAILABLE = "unavailable"  # e.g. no permission, or the runtime lacks the call
+NOT_ANSWERING = "not answering"  # it takes calls but answers none in time (hung, frozen); `since`: the first one
 
 
 @dataclass(frozen=True)

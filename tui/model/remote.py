@@ -52,7 +52,8 @@ class RemoteCollector:
         return summary
 
     def refresh(self, *, snapshots: bool = False, images: bool = False, tasks: bool = False,
-                container_stats: bool = True, pod_stats: bool = True, relist: bool = False) -> NodePicture:
+                container_stats: bool = True, pod_stats: bool = True, relist: bool = False,
+                interval_s: float | None = None) -> NodePicture:
         # relist: the API watch and the kubelet summary are read fresh on every refresh anyway
         now = self.clock()
         snap = self.api.snapshot()
@@ -101,7 +102,7 @@ class RemoteCollector:
             memory_total_bytes=node.capacity.memory_bytes if node is not None else None,
             memory_available_bytes=summary.memory_available_bytes if summary is not None else None,
         )
-        api_state = OK if snap.ok else (UNAVAILABLE if snap.state in ("not_configured", "connecting") else UNREACHABLE)
+        api_state = OK if snap.ok else (UNAVAILABLE if snap.state in ("not_configured", "connecting", "no_node") else UNREACHABLE)
         health = (
             SourceHealth("runtime", UNAVAILABLE, REMOTE_NOTE, now),
             SourceHealth("api", api_state, snap.message, snap.since),
@@ -110,4 +111,6 @@ class RemoteCollector:
         return NodePicture(
             taken_at=now, node=info, pods=tuple(pods), containers=tuple(c for p in pods for c in p.containers),
             tasks=(), snapshots=None, images=None, health=health, api=snap, remote=True,
+            # The API is all this view has: while it cannot be heard, its pods are only the last ones it sent.
+            stale=snap.state in ("unreachable", "not_answering"),
         )

@@ -228,8 +228,8 @@ class CriClient(RpcClient):
         return self._img
 
     # ---- runtime ----
-    def version(self) -> RuntimeVersion:
-        r = self.call("CRI Version", self.rt.Version, pb.VersionRequest(version="v1"))
+    def version(self, *, timeout: float | None = None) -> RuntimeVersion:
+        r = self.call("CRI Version", self.rt.Version, pb.VersionRequest(version="v1"), timeout=timeout)
         return RuntimeVersion(r.version, r.runtime_name, r.runtime_version, r.runtime_api_version)
 
     def status(self, verbose: bool = False) -> RuntimeStatus:

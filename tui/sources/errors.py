@@ -20,6 +20,15 @@ class Unreachable(SourceError):
     """The endpoint is missing, refused the connection, or is not what we expected."""
 
 
+class NotAnswering(Unreachable):
+    """The endpoint took the call but gave no answer before the deadline (hung, frozen, overloaded).
+    ``waited_s``: how long the call waited, when known."""
+
+    def __init__(self, message: str, *, hint: str = "", waited_s: float = 0.0) -> None:
+        super().__init__(message, hint=hint)
+        self.waited_s = waited_s
+
+
 class PermissionDenied(SourceError):
     """The endpoint exists but this user may not use it."""
 

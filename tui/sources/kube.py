@@ -15,13 +15,14 @@ import logging
 import os
 import socket
 import threading
+import time
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from n9s.sources.errors import CallFailed, NotFound, SourceError, Unreachable
+from n9s.sources.errors import CallFailed, NotAnswering, NotFound, SourceError, Unreachable
 from n9s.sources.kube_config import ConfigInvalid, KubeTarget, build_configuration, resolve_target
-from n9s.sources.kube_health import ApiHealth, Forbidden, HealthTracker, Unauthorized
+from n9s.sources.kube_health import ApiHealth, Forbidden, HealthTracker, NotJson, Unauthorized
 from n9s.sources.kube_types import (
     ApiEvent,
     ApiNode,
@@ -116,6 +117,21 @@ def _network_cause(exc: BaseException) -> str:
     return "connection failed"
 
 
+def _retry_policy() -> Any:
+    """One retry for a connection that broke, none for a request the server took and did not answer: a timed-out
+    request sent again only doubles the wait before "not answering" can be said."""
+    from urllib3.exceptions import MaxRetryError, ReadTimeoutError
+    from urllib3.util.retry import Retry
+
+    class OnceUnlessSilent(Retry):
+        def increment(self, method=None, url=None, response=None, error=None, _pool=None, _stacktrace=None):
+            if isinstance(error, ReadTimeoutError):
+                raise MaxRetryError(_pool, url or "", error) from error
+            return super().increment(method, url, response, error, _pool, _stacktrace)
+
+    return OnceUnlessSilent(total=1, connect=1, read=1, status=0, redirect=0, other=0)
+
+
 class LogStream:
     """Lines of a container log as they arrive; iterate it, close it from any thread to stop."""
 
@@ -198,9 +214,9 @@ class WatchStream:
             raise
         except Exception as e:
             if not self._closed:
-                err = Unreachable(
-                    f"{self._action} broke off: {_network_cause(e)} ({self._client.target.server})"
-                )
+                cause = _network_cause(e)
+                text = f"{self._action} broke off: {cause} ({self._client.target.server})"
+                err = NotAnswering(text) if cause == "timed out" else Unreachable(text)
                 self._client.health_tracker.failed(err, core=True)
                 raise err from None
         finally:
@@ -209,12 +225,14 @@ class WatchStream:
             except Exception:
                 pass
 
-    @staticmethod
-    def _decode(line: bytes) -> dict:
+    def _decode(self, line: bytes) -> dict:
         try:
             event = json.loads(line)
         except ValueError:
-            raise CallFailed("the API server sent a watch event that is not JSON") from None
+            err = self._client.not_json(self._response, f"{self._action}: the server sent a watch event that is not "
+                                        "JSON")
+            self._client.health_tracker.failed(err, core=True)
+            raise err from None
         if not isinstance(event, dict):
             raise CallFailed("the API server sent a watch event that is not an object")
         return event
@@ -271,12 +289,11 @@ class KubeClient:
         with self._api_lock:
             if self._api is None:
                 from kubernetes.client import ApiClient
-                from urllib3.util.retry import Retry
 
                 configuration = build_configuration(self.target, env=self._env)
                 # One quick retry covers a pooled keep-alive connection the server has closed;
                 # anything more would only delay the "unreachable" verdict.
-                configuration.retries = Retry(total=1, connect=1, read=1, status=0, redirect=0, other=0)
+                configuration.retries = _retry_policy()
                 self._api = ApiClient(configuration)
             return self._api
 
@@ -307,8 +324,10 @@ class KubeClient:
         query: list[tuple[str, Any]] | None = None,
         body: dict | None = None,
         read_timeout: float | None | str = "default",
+        confirm: bool = True,
     ):
-        """Send one request; return the open urllib3 response for a 2xx, raise a mapped error otherwise."""
+        """Send one request; return the open urllib3 response for a 2xx, raise a mapped error otherwise.
+        ``confirm=False``: a 2xx does not yet count as the API answering (the caller checks the body first)."""
         try:
             api = self._client()
         except SourceError as e:
@@ -333,16 +352,24 @@ class KubeClient:
             err = ConfigInvalid(f"the credentials could not be refreshed: {self._scrub(_first_line(str(e)))}")
             self.health_tracker.failed(err, core=True)
             raise err from None
+        started = time.monotonic()
         try:
             response = api.call_api(*request, _request_timeout=timeout).response
         except (urllib3.exceptions.HTTPError, OSError, ApiException) as e:
             cause = _network_cause(e)
             hint = "check the cluster's certificate-authority in the kubeconfig" if cause.startswith("TLS") else ""
-            err = Unreachable(f"cannot reach the API server at {self.target.server}: {cause}", hint=hint)
+            if cause == "timed out":
+                waited = time.monotonic() - started
+                err: SourceError = NotAnswering(
+                    f"the API server at {self.target.server} did not answer within {waited:.0f} s ({action})",
+                    waited_s=waited)
+            else:
+                err = Unreachable(f"cannot reach the API server at {self.target.server}: {cause}", hint=hint)
             self.health_tracker.failed(err, core=core)
             raise err from None
         if 200 <= response.status < 300:
-            self.health_tracker.succeeded(core=core)
+            if confirm:
+                self.health_tracker.succeeded(core=core)
             return response
         try:
             data = response.read()
@@ -351,7 +378,10 @@ class KubeClient:
         finally:
             response.release_conn()
         err = self._http_error(response.status, data, action)
-        if isinstance(err, (Unreachable, Unauthorized, Forbidden)):
+        if isinstance(err, (NotFound, CallFailed)) and "html" in str((getattr(response, "headers", None) or {}).get("Content-Type") or ""):
+            # A web page where an API server would send a JSON Status: the address is not an API server's.
+            err = self.not_json(response, f"cannot {action}: HTTP {response.status} with a web page, not JSON")
+        if isinstance(err, (Unreachable, Unauthorized, Forbidden, NotJson)):
             self.health_tracker.failed(err, core=core)
         else:
             # The server answered: the connection is fine even if this call was refused.
@@ -375,26 +405,39 @@ class KubeClient:
             return Unreachable(f"API server at {self.target.server} answered {status} to {action}", hint=message)
         return CallFailed(f"cannot {action}: HTTP {status}" + (f": {message}" if message else ""))
 
+    def not_json(self, response: Any, message: str) -> NotJson:
+        headers = getattr(response, "headers", None) or {}
+        content_type = str(headers.get("Content-Type") or "").split(";", 1)[0].strip()[:60]
+        return NotJson(message, server=self.target.server, content_type=content_type,
+                       hint="check the server address in the kubeconfig")
+
     def _get_json(self, path: str, *, action: str, core: bool, **kwargs: Any) -> Any:
-        response = self._open("GET", path, action=action, core=core, **kwargs)
+        response = self._open("GET", path, action=action, core=core, confirm=False, **kwargs)
         try:
             data = response.read()
         except Exception as e:
-            err = Unreachable(f"{action} broke off: {_network_cause(e)}")
+            cause = _network_cause(e)
+            err = NotAnswering(f"{action} broke off: {cause}") if cause == "timed out" else \
+                Unreachable(f"{action} broke off: {cause}")
             self.health_tracker.failed(err, core=core)
             raise err from None
         finally:
             response.release_conn()
         try:
-            return json.loads(data)
+            value = json.loads(data)
         except ValueError:
-            raise CallFailed(f"cannot {action}: the API server's answer is not JSON") from None
+            err = self.not_json(response, f"cannot {action}: the answer is not JSON")
+            self.health_tracker.failed(err, core=core)
+            raise err from None
+        self.health_tracker.succeeded(core=core)
+        return value
 
     # ------------------------------------------------------------ reads
 
-    def version(self) -> dict:
+    def version(self, *, read_timeout: float | None = None) -> dict:
         """GET /version: {"major", "minor", "gitVersion", ...}; also a cheap reachability probe."""
-        data = self._get_json("/version", action="get the server version", core=False)
+        options = {} if read_timeout is None else {"read_timeout": read_timeout}
+        data = self._get_json("/version", action="get the server version", core=False, **options)
         return data if isinstance(data, dict) else {}
 
     def list_node_pods(self, node: str) -> PodList:

@@ -83,6 +83,7 @@ class PodWatcher:
         self.backoff = backoff or Backoff()
         self._thread = threading.Thread(target=self._run, name=name, daemon=True)
         self._stop = threading.Event()
+        self._resync = threading.Event()
         self._lock = threading.Lock()
         self._pods: dict[str, ApiPod] = {}
         self._stream: WatchStream | None = None
@@ -109,6 +110,15 @@ class PodWatcher:
             stream.close()
         if self._thread.is_alive() and threading.current_thread() is not self._thread:
             self._thread.join(timeout)
+
+    def resync(self) -> None:
+        """Drop the watch under way and list again: after the server went silent for a while, a watch kept open
+        through the silence may be dead without knowing it, and what changed meanwhile is learnt at once."""
+        self._resync.set()
+        with self._lock:
+            stream = self._stream
+        if stream is not None:
+            stream.close()
 
     @property
     def running(self) -> bool:
@@ -154,6 +164,9 @@ class PodWatcher:
         expired_in_a_row = 0
         while not self._stop.is_set():
             started = time.monotonic()
+            if self._resync.is_set():
+                self._resync.clear()
+                resource_version = None
             try:
                 if resource_version is None:
                     resource_version = self._relist()

@@ -1,12 +1,13 @@
 """gRPC plumbing shared by the CRI and containerd clients: channels, deadlines, error translation."""
 from __future__ import annotations
 
+import threading
 from typing import Any, Callable, TypeVar
 
 import grpc
 
 from .endpoint import check_socket
-from .errors import CallFailed, NotFound, PermissionDenied, SourceError, Unimplemented, Unreachable
+from .errors import CallFailed, NotAnswering, NotFound, PermissionDenied, SourceError, Unimplemented, Unreachable
 from .wire_utf8 import lenient_channel
 
 MAX_MESSAGE = 16 * 1024 * 1024
@@ -32,7 +33,8 @@ def open_channel(path: str) -> grpc.Channel:
     )
 
 
-def translate(err: grpc.RpcError, path: str, what: str) -> SourceError:
+def translate(err: grpc.RpcError, path: str, what: str, timeout: float | None = None) -> SourceError:
+    """``timeout``: the call's deadline in seconds, named in the message when it passed without an answer."""
     code = err.code() if hasattr(err, "code") else None
     details = (err.details() if hasattr(err, "details") else "") or ""
     if code == grpc.StatusCode.UNAVAILABLE:
@@ -43,7 +45,8 @@ def translate(err: grpc.RpcError, path: str, what: str) -> SourceError:
             return Unreachable(f"{path} is not a gRPC server", hint="point --address at containerd's gRPC socket")
         return Unreachable(f"runtime at {path} unavailable: {details or 'no answer'}")
     if code == grpc.StatusCode.DEADLINE_EXCEEDED:
-        return Unreachable(f"{what}: runtime at {path} did not answer in time")
+        within = f"within {timeout:g} s" if timeout else "in time"
+        return NotAnswering(f"{what}: the runtime at {path} did not answer {within}", waited_s=timeout or 0.0)
     if code == grpc.StatusCode.UNIMPLEMENTED:
         return Unimplemented(f"the runtime does not implement {what}", hint="an older runtime, or the CRI plugin is disabled")
     if code == grpc.StatusCode.NOT_FOUND:
@@ -64,6 +67,11 @@ class RpcClient:
         self.timeout = timeout
         self.metadata = metadata
         self._channel: grpc.Channel | None = None
+        # reconnect() sets channels aside here; they are closed once no call of this client is under way, since
+        # closing a channel ends every call on it ("Channel closed!"), another thread's too.
+        self._retired: list[grpc.Channel] = []
+        self._calls = 0
+        self._calls_lock = threading.Lock()
 
     @property
     def channel(self) -> grpc.Channel:
@@ -77,9 +85,34 @@ class RpcClient:
         pass
 
     def close(self) -> None:
+        """Close now: calls and streams under way end (the app's exit, an event stream to cancel)."""
+        with self._calls_lock:
+            channels, self._retired = self._retired, []
         if self._channel is not None:
-            self._channel.close()
+            channels.append(self._channel)
             self._channel = None
+        for channel in channels:
+            channel.close()
+
+    def reconnect(self) -> None:
+        """A fresh channel for the next call (grpc's own reconnect backoff can grow far beyond a refresh); the old
+        one is closed only when no call of this client is under way, so a call another thread waits on (an
+        action) still gets its answer or its own deadline."""
+        with self._calls_lock:
+            if self._channel is not None:
+                self._retired.append(self._channel)
+                self._channel = None
+            idle = self._calls == 0
+        if idle:
+            self._close_retired()
+
+    def _close_retired(self) -> None:
+        with self._calls_lock:
+            if self._calls:
+                return
+            channels, self._retired = self._retired, []
+        for channel in channels:
+            channel.close()
 
     def __enter__(self):
         return self
@@ -89,10 +122,23 @@ class RpcClient:
 
     def call(self, what: str, method: Callable[..., T], request: Any, *, timeout: float | None = None) -> T:
         self.channel  # opens lazily and checks the socket first
+        deadline = timeout or self.timeout
+        with self._calls_lock:
+            self._calls += 1
         try:
-            return method(request, timeout=timeout or self.timeout, metadata=self.metadata or None)
+            return method(request, timeout=deadline, metadata=self.metadata or None)
         except grpc.RpcError as err:
-            raise translate(err, self.path, what) from None
+            raise translate(err, self.path, what, deadline) from None
+        except ValueError as err:
+            if "closed channel" not in str(err):  # grpc: "Cannot invoke RPC on closed channel!"
+                raise
+            raise Unreachable(f"{what}: the connection to {self.path} was being renewed; try again") from None
+        finally:
+            with self._calls_lock:
+                self._calls -= 1
+                retired = bool(self._retired) and self._calls == 0
+            if retired:
+                self._close_retired()
 
     def stream(self, what: str, method: Callable[..., Any], request: Any, *, timeout: float | None = None):
         """Yield the messages of a server stream; ``timeout=None`` means no deadline (long-lived streams)."""
