@@ -137,8 +137,7 @@ async def test_slow_api_does_not_hold_the_runtime_view_back(demo_node, fake_api,
 
 
 def test_after_the_event_stream_lengthens_grpcs_waits_a_slow_call_still_ends_at_its_deadline(demo_node, short_dir):
-    # The event stream makes grpc wait in long slices (rpc.STREAM_WAIT_SLICE_S) to stay cheap while idle; a call
-    # that gets no answer must still give up at its own deadline. The proxy would answer after 30 s, and then the
+    # With the event stream open, a call that gets no answer must still give up at its own deadline. The proxy would answer after 30 s, and then the
     # call would succeed: that it raises "did not answer" is the deadline at work.
     import threading
 

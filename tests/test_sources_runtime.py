@@ -148,18 +148,10 @@ def test_events_stream_delivers_a_task_exit(ctd, demo_node):
     assert "/tasks/exit" in seen
 
 
-def test_an_idle_event_stream_ends_at_once_when_the_client_closes(demo_node, monkeypatch):
-    # The stream waits in long slices (STREAM_WAIT_SLICE_S) to stay cheap while idle; closing must still end it at
-    # once, not a slice later (the app closes the client when it quits). Here a slice is a minute, so an end that
-    # waited for it could not come within the generous timeout below.
+def test_an_idle_event_stream_ends_at_once_when_the_client_closes(demo_node):
+    # The app closes the client when it quits: an idle stream must end then, not hold the quit up.
     import threading
 
-    from grpc import _common
-
-    from n9s.sources import rpc
-
-    monkeypatch.setattr(_common, "MAXIMUM_WAIT_TIMEOUT", _common.MAXIMUM_WAIT_TIMEOUT)  # restored after the test
-    monkeypatch.setattr(rpc, "STREAM_WAIT_SLICE_S", 60.0)
     client = ContainerdClient(str(demo_node.address))
     started, ended = threading.Event(), threading.Event()
 
@@ -172,10 +164,6 @@ def test_an_idle_event_stream_ends_at_once_when_the_client_closes(demo_node, mon
 
     threading.Thread(target=listen, daemon=True).start()
     assert started.wait(20)
-    deadline = time.monotonic() + 20
-    while _common.MAXIMUM_WAIT_TIMEOUT != 60.0 and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert _common.MAXIMUM_WAIT_TIMEOUT == 60.0, "the stream did not lengthen grpc's wait slices"
-    time.sleep(1.5)  # idle, inside a wait slice
+    time.sleep(1.5)  # idle
     client.close()
     assert ended.wait(20)

@@ -12,12 +12,6 @@ from .wire_utf8 import lenient_channel
 
 MAX_MESSAGE = 16 * 1024 * 1024
 DEFAULT_TIMEOUT = 5.0
-# grpc's blocking stream iterator waits in slices of grpc._common.MAXIMUM_WAIT_TIMEOUT (0.1 s), so that a main thread
-# blocked on it still runs signal handlers. n9s reads its one long-lived stream, containerd's events, in a worker
-# thread, where those wakes are pure idle cost (docs/benchmarks.md). A message or a cancellation still wakes the
-# waiter at once; only the idle slices get longer.
-STREAM_WAIT_SLICE_S = 5.0
-
 T = TypeVar("T")
 
 
@@ -143,7 +137,6 @@ class RpcClient:
     def stream(self, what: str, method: Callable[..., Any], request: Any, *, timeout: float | None = None):
         """Yield the messages of a server stream; ``timeout=None`` means no deadline (long-lived streams)."""
         self.channel
-        _lengthen_stream_wait_slices()
         try:
             call = method(request, timeout=timeout, metadata=self.metadata or None)
             for message in call:
@@ -153,9 +146,3 @@ class RpcClient:
                 return
             raise translate(err, self.path, what) from None
 
-
-def _lengthen_stream_wait_slices() -> None:
-    from grpc import _common  # private: if a grpc release drops the knob, streams keep working, just wake more
-
-    if getattr(_common, "MAXIMUM_WAIT_TIMEOUT", STREAM_WAIT_SLICE_S) < STREAM_WAIT_SLICE_S:
-        _common.MAXIMUM_WAIT_TIMEOUT = STREAM_WAIT_SLICE_S
