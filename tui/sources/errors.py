@@ -20,6 +20,10 @@ class Unreachable(SourceError):
     """The endpoint is missing, refused the connection, or is not what we expected."""
 
 
+class InvalidAddress(Unreachable):
+    """The runtime address cannot name a unix socket at all (too long, a NUL in it): no retry will help."""
+
+
 class PermissionDenied(SourceError):
     """The endpoint exists but this user may not use it."""
 
