@@ -3,12 +3,15 @@
 Textual's input thread waits for keys in 0.1 s slices, so that it can notice the app quitting and time out a lone
 ESC; on an idle n9s those ten wakes a second were a sixth of its CPU (bench, 50 pods: 2.4 ms per 2 s refresh).
 This thread waits in short slices only for a second after input (long enough for any ESC timeout), then blocks
-until the next byte or until the driver stops it through a pipe.
+until the next byte or until the driver stops it through a pipe. When the terminal is gone (end of input, or
+EIO once the pty's other side has closed) the thread sends n9s the hangup the kernel sends only to a terminal's
+controlling process group, so n9s ends whoever started it.
 """
 from __future__ import annotations
 
 import os
 import selectors
+import signal
 import time
 from codecs import getincrementaldecoder
 
@@ -43,9 +46,13 @@ class QuietInputDriver(LinuxDriver):
                     if key.fd == self._wake_r:
                         stop = True
                         continue
-                    data = os.read(self.fileno, 4096)
-                    if not data:  # stdin closed: nothing more will come
+                    try:
+                        data = os.read(self.fileno, 4096)
+                    except OSError:
+                        data = b""
+                    if not data:  # the terminal is gone: nothing more will come
                         selector.unregister(self.fileno)
+                        os.kill(os.getpid(), signal.SIGHUP)
                         continue
                     last_input = time.monotonic()
                     for message in parser.feed(decode(data)):
