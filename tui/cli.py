@@ -262,7 +262,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "info":
         return cmd_info(args, config, problem)
     if problem is None and args.command != "dump":
-        problem = _view_problem(args.view)
+        from .config import view_problem
+
+        problem = view_problem(args.view)
     if problem:
         say(problem)
         return 2
@@ -280,14 +282,6 @@ def main(argv: list[str] | None = None) -> int:
     if args.node and not os.path.exists(address) and args.command != "dump":
         return cmd_tui(args, None)
     return _run(args, address)
-
-
-def _view_problem(view: str) -> str | None:
-    from .viewspec import VIEWS, find_view
-
-    if find_view(view) is not None:
-        return None
-    return f"no view named {view!r} (views: {', '.join(v.names[0] for v in VIEWS)})"
 
 
 def _run(args: argparse.Namespace, address: str) -> int:

@@ -106,22 +106,19 @@ def _values(path: Path, text: str, data: dict[str, Any]) -> dict[str, Any]:
                 raise fail(f"{key} must be a string, not {_shown(value)}")
             if "\x00" in value:
                 raise fail(f"{key} holds a NUL character")
-            if key == "view" and not _is_view(value):
-                raise fail(f"no view named {value!r} (views: {_view_names()})")
+            if key == "view" and view_problem(value):
+                raise fail(view_problem(value))
         out[key] = value
     return out
 
 
-def _is_view(name: str) -> bool:
-    from .viewspec import find_view  # the views pull in the renderers: only when the file names a view
+def view_problem(name: str) -> str | None:
+    """Why ``name`` names no view (for the file's ``view`` and the ``--view`` flag), or None."""
+    from .viewspec import VIEWS, find_view  # the views pull in the renderers: only when a view is named
 
-    return find_view(name) is not None
-
-
-def _view_names() -> str:
-    from .viewspec import VIEWS
-
-    return ", ".join(v.names[0] for v in VIEWS)
+    if find_view(name) is not None:
+        return None
+    return f"no view named {name!r} (views: {', '.join(v.names[0] for v in VIEWS)})"
 
 
 def _shown(value: Any) -> str:
