@@ -140,6 +140,18 @@ class PtyN9s:
                 pass
             self._master = -1
 
+    def terminal_modes(self) -> list:
+        """The terminal's modes now (termios.tcgetattr: the pty's two ends share them)."""
+        return termios.tcgetattr(self._master)
+
+    def hang_up(self) -> None:
+        """Close our end of the pty, as a terminal window or an ssh connection does when it goes away."""
+        if self._master >= 0:
+            os.close(self._master)
+            self._master = -1
+        if self._reader is not None:
+            self._reader.join(timeout=2)
+
     def plain_text(self) -> str:
         return plain(b"".join(c.data for c in self.chunks))
 

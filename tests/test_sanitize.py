@@ -147,6 +147,14 @@ def test_label_is_one_line() -> None:
     assert sanitize_label(f"x{ESC}]0;title\x07y" + "z" * 200, max_len=10) == "xyzzzzzzz" + ELLIPSIS
 
 
+def test_label_shows_zero_width_and_bidi_characters_as_escapes() -> None:
+    invisible = "\u200b\u200c\u200d\u2060\ufeff\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f\u061c"
+    for ch in invisible:
+        assert sanitize_label(f"a{ch}b") == f"a\\u{ord(ch):04x}b"
+    assert sanitize_label("we\u200bb") != sanitize_label("web")  # look-alikes are told apart
+    assert sanitize_label("\u202egnp.exe", max_len=8) == "\\u202eg" + ELLIPSIS
+
+
 @contextmanager
 def _hang_guard(seconds: int):
     """Fail instead of hanging the run if a scan goes quadratic (this is not a speed assertion)."""

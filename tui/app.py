@@ -78,6 +78,10 @@ class N9sApp(App):
             self.register_theme(theme)
         if self.config.theme in self.available_themes:
             self.theme = self.config.theme
+        else:  # a typo in --theme or the config file is said on screen, where it is seen
+            self.theme = AppConfig.theme
+            self.notify(f"no theme named {sanitize_label(self.config.theme, 60)!r}: showing the {AppConfig.theme} "
+                        "theme", severity="warning", timeout=20, markup=False)
         if self.config.keymap:
             self.set_keymap(self.config.keymap)
 

@@ -10,7 +10,12 @@ import signal
 import sys
 from pathlib import Path
 
+from typing import TYPE_CHECKING
+
 from . import __version__
+
+if TYPE_CHECKING:
+    from .config import Config
 
 _START = __import__("time").perf_counter()
 
@@ -25,36 +30,20 @@ def config_path() -> Path:
     return Path(os.environ.get("N9S_CONFIG") or Path(base) / "n9s" / "config.toml")
 
 
-CONFIG_KEYS = {"readonly": bool, "refresh": float, "theme": str, "address": str, "pods_dir": str, "view": str,
-               "namespace": str}
+class _Parser(argparse.ArgumentParser):
+    """argparse quotes what it did not understand (unknown arguments raw): said sanitised, like every message."""
+
+    def error(self, message: str):  # type: ignore[override]
+        from .sanitize import sanitize_label
+
+        self.print_usage(sys.stderr)
+        self.exit(2, f"{self.prog}: error: {sanitize_label(message, 400)}\n")
 
 
-def load_config(path: Path | None = None) -> dict:
-    """Defaults from the config file (TOML: readonly, refresh, theme, address, pods_dir, view, namespace);
-    flags given on the command line win. A broken file is reported, not fatal."""
-    import tomllib
-
-    path = path or config_path()
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        return {}
-    except (OSError, tomllib.TOMLDecodeError) as err:
-        print(f"n9s: ignoring config {path}: {err}", file=sys.stderr)
-        return {}
-    out: dict = {}
-    keymap = data.get("keymap")
-    if isinstance(keymap, dict):
-        # Binding id -> keys, e.g. [keymap] "view-logs" = "L": applied with Textual's set_keymap.
-        out["keymap"] = {str(k): str(v) for k, v in keymap.items() if isinstance(v, str)}
-    for key, kind in CONFIG_KEYS.items():
-        if key in data and isinstance(data[key], kind if kind is not float else (int, float)):
-            out[key] = data[key]
-    return out
-
-
-def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
+def build_parser(defaults: dict | None = None) -> argparse.ArgumentParser:
+    """``defaults``: from the config file and the environment (see ``settings``); flags given on the command line
+    win, except that read-only mode, once asked for anywhere, stays on."""
+    p = _Parser(
         prog="n9s",
         description="K9s for the node: see and fix what runs on this Kubernetes node (containerd, CRI, cgroups).",
     )
@@ -72,7 +61,7 @@ def build_parser() -> argparse.ArgumentParser:
                    "without a local runtime socket, show that node remotely through the API")
     p.add_argument("--no-api", action="store_true", help="do not use the Kubernetes API at all")
     p.add_argument("--refresh", type=float, default=2.0, help="seconds between refreshes (default 2)")
-    p.add_argument("--readonly", action="store_true", default=_env_flag("N9S_READONLY"),
+    p.add_argument("--readonly", action="store_true", default=False,
                    help="refuse every action that changes the node")
     p.add_argument("--demo", action="store_true", help="start a throwaway demo node (needs root, containerd, runc) "
                    "and open n9s on it; it is torn down on exit")
@@ -89,13 +78,52 @@ def build_parser() -> argparse.ArgumentParser:
     dump.add_argument("--interval", type=float, default=1.0, help="seconds from the start of the first sample to the "
                       "second (CPU rates are taken over the time between them)")
     dump.set_defaults(format="json")
-    sub.add_parser("info", help="where n9s looks for things: endpoint, state dir, audit log, log file")
-    p.set_defaults(**load_config())
+    sub.add_parser("info", help="where n9s looks for things: endpoint, state dir, audit log, log file, config")
+    p.set_defaults(**(defaults or {}))
     return p
 
 
+_TRUE, _FALSE = ("1", "true", "yes", "on"), ("", "0", "false", "no", "off")
+
+
 def _env_flag(name: str) -> bool:
-    return os.environ.get(name, "").strip().lower() in ("1", "true", "yes", "on")
+    """A yes/no environment variable; anything else is refused (ValueError), not taken as no."""
+    value = os.environ.get(name, "")
+    word = value.strip().lower()
+    if word in _TRUE or word in _FALSE:
+        return word in _TRUE
+    raise ValueError(f"{name}={value!r} is neither yes nor no (use 1 or 0)")
+
+
+def settings() -> tuple[dict, str | None, Config | None]:
+    """(the parser's defaults, the reason n9s must not start or None, the config file as read or None). The config
+    file must be read whole and understood (n9s.config); N9S_READONLY must say yes or no."""
+    from .config import ConfigError, load_config
+
+    problem = None
+    config = None
+    try:
+        config = load_config(config_path())
+    except ConfigError as err:
+        problem = str(err)
+    defaults = dict(config.values) if config is not None else {}
+    try:
+        env_readonly = _env_flag("N9S_READONLY")
+    except ValueError as err:
+        problem, env_readonly = problem or str(err), True
+    # Read-only from any source stays on: the environment cannot be overruled by the file, nor the file by it.
+    defaults["readonly"] = bool(defaults.get("readonly")) or env_readonly
+    return defaults, problem, config
+
+
+def say(message: str) -> None:
+    """One sanitised line on stderr (its values come from outside); a terminal that is gone is no error."""
+    from .sanitize import sanitize_label
+
+    try:
+        print(f"n9s: {sanitize_label(message, 1000)}", file=sys.stderr, flush=True)
+    except (OSError, ValueError):
+        pass
 
 
 def setup_logging(args: argparse.Namespace) -> Path:
@@ -146,12 +174,15 @@ def demo_node():
 
     old = {s: signal.signal(s, _terminate) for s in (signal.SIGTERM, signal.SIGHUP)}
     try:
-        print("n9s: starting a demo node (private containerd)…", file=sys.stderr)
+        say("starting a demo node (private containerd)…")
         node.start()
         node.run_pods(default_pods())
         yield node
     finally:
-        print("n9s: tearing the demo node down…", file=sys.stderr)
+        # A second signal (the terminal closing after a SIGTERM) must not cut the teardown short.
+        for s in old:
+            signal.signal(s, signal.SIG_IGN)
+        say("tearing the demo node down…")
         node.stop()
         for s, h in old.items():
             signal.signal(s, h)
@@ -163,20 +194,30 @@ def resolve_address(args: argparse.Namespace) -> str:
     return resolve_endpoint(args.address).path
 
 
-def cmd_info(args: argparse.Namespace) -> int:
+def cmd_info(args: argparse.Namespace, config: Config | None, problem: str | None) -> int:
+    """Where n9s looks for things, and whether it would start (exit 2 when it would refuse, and why)."""
     from .audit import audit_log_path
+    from .config import LOADED
+    from .sanitize import sanitize_label as safe
     from .sources.endpoint import resolve_endpoint
 
     ep = resolve_endpoint(args.address)
+    if config is None:
+        state = "refused, n9s will not start"
+    else:
+        state = "read" if config.state == LOADED else "none there, defaults used"
     print(f"n9s {__version__}")
-    print(f"runtime endpoint: {ep.path} (from {ep.origin})")
-    print(f"containerd namespace: {args.namespace}")
-    print(f"pod log directory: {args.pods_dir}")
-    print(f"state directory: {state_dir()}")
-    print(f"audit log: {audit_log_path()}")
-    print(f"log file: {args.log_file or state_dir() / 'n9s.log'}")
-    print(f"config file: {config_path()}")
+    print(f"runtime endpoint: {safe(ep.path, 400)} (from {safe(ep.origin, 200)})")
+    print(f"containerd namespace: {safe(args.namespace, 200)}")
+    print(f"pod log directory: {safe(args.pods_dir, 400)}")
+    print(f"state directory: {safe(str(state_dir()), 400)}")
+    print(f"audit log: {safe(str(audit_log_path()), 400)}")
+    print(f"log file: {safe(str(args.log_file or state_dir() / 'n9s.log'), 400)}")
+    print(f"config file: {safe(str(config_path()), 400)} ({state})")
     print(f"read-only: {'yes' if args.readonly else 'no'}")
+    if problem:
+        say(problem)
+        return 2
     return 0
 
 
@@ -188,50 +229,22 @@ def cmd_dump(args: argparse.Namespace, address: str) -> int:
     try:
         text = dump(collector, interval=args.interval, fmt=args.format)
     except SourceError as err:
-        print(f"n9s: {err}", file=sys.stderr)
+        say(str(err))
         return 2
     sys.stdout.write(text)
     return 0
 
 
-def cmd_tui(args: argparse.Namespace, address: str) -> int:
-    from .model.collector import BackgroundRefresh
-    from .viewspec import find_view
+def cmd_tui(args: argparse.Namespace, address: str | None) -> int:
+    """The TUI on the runtime at ``address``, or (None) on ``--node`` through the API alone."""
+    from .launch import build_app, run_app
 
-    api = make_api_side(args)
-    collector = make_collector(address, args.namespace, args.pods_dir, api=api)
-    # The first refresh runs while Textual and the screens are imported (views that need more wait for the app).
-    start = find_view(args.view)
-    plain = start is None or set(start.needs) <= {"container-stats", "pod-stats"}
-    first = BackgroundRefresh(collector) if plain else None
-
-    from .actions import node_actions
-    from .app import AppConfig, N9sApp
-    from .audit import AuditLog
-    from .sources.containerd import ContainerdClient
-
-    events = ContainerdClient(address, namespace=args.namespace)
-    actions = node_actions(address, args.namespace, readonly=args.readonly, audit=AuditLog(), kube=api)
-    config = AppConfig(refresh_s=max(0.2, args.refresh), readonly=args.readonly, start_view=args.view,
-                       exit_after_first_paint=args.exit_after_first_paint, theme=args.theme,
-                       keymap=getattr(args, "keymap", None) or {})
-    app = N9sApp(collector, config, events=events, actions=actions, first_refresh=first)
-    if api is not None:
-        api.on_change = app.refresh_from_thread
-
-    def _exit_on_signal(signum, frame):  # noqa: ARG001 - signal handler signature
-        # Runs on the main thread, where Textual's loop runs: ask the app to end; teardown follows app.run().
-        app.exit(return_code=128 + signum)
-
-    old = {s: signal.signal(s, _exit_on_signal) for s in (signal.SIGTERM, signal.SIGHUP)}
     try:
-        app.run()
-    finally:
-        for s, h in old.items():
-            signal.signal(s, h)
-    if args.exit_after_first_paint and app.first_paint_at is not None:
-        print(f"first full screen after {app.first_paint_at - _START:.3f}s", file=sys.stderr)
-    return app.return_code or 0
+        app = build_app(args, address)
+    except ValueError as err:
+        say(str(err))
+        return 2
+    return run_app(app, started_at=_START)
 
 
 # A refresh allocates many short-lived objects, almost none in reference cycles: collect the youngest generation
@@ -243,10 +256,18 @@ def main(argv: list[str] | None = None) -> int:
     import gc
 
     gc.set_threshold(*GC_THRESHOLDS)
-    args = build_parser().parse_args(argv)
+    defaults, problem, config = settings()
+    args = build_parser(defaults).parse_args(argv)  # --help and --version answer even when n9s would refuse
     setup_logging(args)
     if args.command == "info":
-        return cmd_info(args)
+        return cmd_info(args, config, problem)
+    if problem is None and args.command != "dump":
+        from .config import view_problem
+
+        problem = view_problem(args.view)
+    if problem:
+        say(problem)
+        return 2
     if args.demo:
         from .demo import NodeUnavailable
 
@@ -255,33 +276,12 @@ def main(argv: list[str] | None = None) -> int:
                 args.pods_dir = str(node.pods_dir)
                 return _run(args, str(node.address))
         except NodeUnavailable as err:
-            print(f"n9s: cannot start the demo node: {err}", file=sys.stderr)
+            say(f"cannot start the demo node: {err}")
             return 2
     address = resolve_address(args)
     if args.node and not os.path.exists(address) and args.command != "dump":
-        return cmd_remote(args)
+        return cmd_tui(args, None)
     return _run(args, address)
-
-
-def cmd_remote(args: argparse.Namespace) -> int:
-    """`--node NAME` without that node's runtime socket: the node through the API server alone."""
-    from .actions import Actions
-    from .app import AppConfig, N9sApp
-    from .audit import AuditLog
-    from .model.remote import RemoteCollector
-
-    if args.no_api:
-        print("n9s: --node without a local runtime needs the Kubernetes API (drop --no-api)", file=sys.stderr)
-        return 2
-    api = make_api_side(args)
-    collector = RemoteCollector(api)
-    actions = Actions(None, None, readonly=args.readonly, audit=AuditLog(), kube=api)
-    config = AppConfig(refresh_s=max(0.5, args.refresh), readonly=args.readonly, start_view=args.view,
-                       theme=args.theme)
-    app = N9sApp(collector, config, actions=actions)
-    api.on_change = app.refresh_from_thread
-    app.run()
-    return app.return_code or 0
 
 
 def _run(args: argparse.Namespace, address: str) -> int:

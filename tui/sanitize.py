@@ -234,6 +234,13 @@ def sanitize_text(
 
 
 _LABEL_SPACE = re.compile(r"[\t\n\r\x0b\x0c\u2028\u2029]+")
+# Characters with no width (zero-width space, joiners, word joiner, invisible operators, BOM) and the bidi controls:
+# in a name they make two names that look alike, or reorder what is shown, so a label shows them as escapes.
+_INVISIBLE = re.compile(f"[\u200b-\u200d\u2060-\u2064\ufeff{_BIDI}]")
+
+
+def _visible_escape(m: re.Match[str]) -> str:
+    return f"\\u{ord(m.group()):04x}"
 
 
 # Every refresh shows the same names again: (text, max_len) -> label, for short texts, dropped whole when full.
@@ -246,7 +253,8 @@ def sanitize_label(s: str | bytes, max_len: int = 80) -> str:
     """A one-line, bounded, printable form of a name or label value.
 
     Line breaks and tabs become single spaces, escape sequences are removed, other controls are shown as
-    placeholders, and a value longer than ``max_len`` characters is cut with an ellipsis.
+    placeholders, zero-width and bidi characters as escapes (``\\u200b``), and a value longer than ``max_len``
+    characters is cut with an ellipsis.
     """
     key = (s, max_len) if isinstance(s, str) and len(s) <= _LABEL_CACHED_LEN else None
     if key is not None:
@@ -256,7 +264,7 @@ def sanitize_label(s: str | bytes, max_len: int = 80) -> str:
     text = bytes(s).decode("utf-8", errors="replace") if isinstance(s, (bytes, bytearray, memoryview)) else s
     # Bound the work first: a label is short, so no need to scan megabytes of it.
     text = text[: max_len * 4 + 64]
-    text = _LABEL_SPACE.sub(" ", text)
+    text = _INVISIBLE.sub(_visible_escape, _LABEL_SPACE.sub(" ", text))
     label = sanitize_text(text, max_len=max_len, tab_size=0).strip()
     if key is not None:
         if len(_LABELS) >= _LABELS_KEPT:

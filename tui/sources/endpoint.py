@@ -11,10 +11,12 @@ import stat
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import PermissionDenied, Unreachable
+from .errors import InvalidAddress, PermissionDenied, Unreachable
 
 DEFAULT_SOCKET = "/run/containerd/containerd.sock"
 CRICTL_CONFIG = "/etc/crictl.yaml"
+# A unix socket's address is sun_path: 108 bytes with the closing NUL, so a longer path can never be connected to.
+MAX_SOCKET_PATH_BYTES = 107
 
 
 @dataclass(frozen=True)
@@ -73,8 +75,20 @@ def _group_name(gid: int) -> str:
         return str(gid)
 
 
+def check_address(path: str) -> None:
+    """Raise InvalidAddress when ``path`` cannot name a unix socket whatever is on disk."""
+    if "\x00" in path:
+        raise InvalidAddress("invalid runtime address: it holds a NUL character", hint="set --address")
+    size = len(os.fsencode(path))
+    if size > MAX_SOCKET_PATH_BYTES:
+        raise InvalidAddress(
+            f"invalid runtime address: the socket path is {size} bytes, a unix socket path is at most "
+            f"{MAX_SOCKET_PATH_BYTES}", hint="set --address to a shorter path (a symlink to the socket will do)")
+
+
 def check_socket(path: str) -> None:
     """Raise a user-facing error when ``path`` cannot be a usable runtime socket."""
+    check_address(path)
     try:
         st = os.stat(path)
     except FileNotFoundError:
@@ -83,6 +97,8 @@ def check_socket(path: str) -> None:
         raise PermissionDenied(
             f"permission denied reaching {path}", hint="run as root or as a member of the socket's group"
         ) from None
+    except OSError as err:  # a path through a file, a symlink loop, a name too long
+        raise Unreachable(f"cannot reach {path}: {err.strerror or err}", hint="set --address") from None
     if not stat.S_ISSOCK(st.st_mode):
         raise Unreachable(f"{path} is not a socket", hint="point --address at containerd's gRPC socket")
     if not os.access(path, os.R_OK | os.W_OK):

@@ -29,6 +29,10 @@ class NotAnswering(Unreachable):
         self.waited_s = waited_s
 
 
+class InvalidAddress(Unreachable):
+    """The runtime address cannot name a unix socket at all (too long, a NUL in it): no retry will help."""
+
+
 class PermissionDenied(SourceError):
     """The endpoint exists but this user may not use it."""
 
