@@ -228,11 +228,23 @@ def cmd_tui(args: argparse.Namespace, address: str) -> int:
     try:
         app.run()
     finally:
+        _end_left_over(actions)
         for s, h in old.items():
             signal.signal(s, h)
     if args.exit_after_first_paint and app.first_paint_at is not None:
         print(f"first full screen after {app.first_paint_at - _START:.3f}s", file=sys.stderr)
     return app.return_code or 0
+
+
+def _end_left_over(actions) -> None:
+    """The exec processes n9s started and the user did not keep end with n9s (a session's own end failed)."""
+    from .exec_cleanup import end_left_over
+
+    for settled in end_left_over(actions):
+        try:
+            print(f"n9s: {settled.note}", file=sys.stderr)
+        except OSError:  # the terminal is gone
+            pass
 
 
 # A refresh at 500 pods allocates some 100,000 short-lived objects, almost none in reference cycles: collect

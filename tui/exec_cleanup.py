@@ -135,8 +135,7 @@ def settle(claim: ExecClaim | None, end: SessionEnd | None) -> Settled:
     if end is not None and end.kept:
         if sessions is not None:
             sessions.keep(owned)
-        return Settled(f"{owned.program} keeps running in {claim.label} (pid {owned.pid}); the container detail "
-                       "lists it, ctrl-k there ends it")
+        return Settled(f"{owned.program} keeps running (pid {owned.pid}): the container detail lists it")
     return end_owned(claim.actions, owned, _why(end) if end is not None else "the session failed")
 
 
