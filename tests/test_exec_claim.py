@@ -10,7 +10,7 @@ from n9s.actions import Actions, Target
 from n9s.audit import AuditLog
 from n9s.demo import ContainerSpec, PodSpec
 from n9s.demo.pods import FOREVER
-from n9s.exec_cleanup import ExecClaim, settle
+from n9s.exec_cleanup import ExecClaim, end_left_over, settle
 from n9s.sources.containerd import ContainerdClient
 from n9s.sources.cri import CriClient
 from n9s.sources.exec import SessionEnd, StreamSession
@@ -110,3 +110,22 @@ def test_a_session_whose_process_exited_ends_nothing(claim_pod, streams, tmp_pat
     assert settle(claim, SessionEnd(4)).note == ""
     assert [e for e in actions.audit.entries() if e["action"] == "end-exec"] == []
     assert actions.sessions.all() == []
+
+
+def test_what_a_session_could_not_end_is_ended_when_n9s_exits(claim_pod, streams, tmp_path):
+    cid, _cri, ctd = claim_pod
+    claim, actions = make_claim(claim_pod, tmp_path)
+    stream = streams(["sh"])
+    assert stream.read(TIMEOUT_S) is not None
+    owned = claim.claim()
+    assert owned is not None  # ... and its session's end never ended it (say containerd was away then)
+    kept_claim, _ = make_claim(claim_pod, tmp_path)
+    kept_stream = streams(["sh"])
+    assert kept_stream.read(TIMEOUT_S) is not None
+    kept_claim.actions = actions
+    kept = actions.sessions.keep(kept_claim.claim())
+    (note,) = end_left_over(actions)
+    assert note.ok and note.note == "sh in n9s-test/exec-claim/claimed ended"
+    assert running(ctd, cid, ("sh",), 1) == [kept.exec_id]  # the one the user chose to keep stays
+    (record,) = [e for e in actions.audit.entries() if e["action"] == "end-exec"]
+    assert record["params"]["exec_id"] == owned.exec_id and record["params"]["why"] == "n9s exits"
