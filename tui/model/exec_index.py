@@ -2,7 +2,8 @@
 
 Listing one task's pids costs a runc run (containerd's shim asks runc), so a container's execs are listed again
 only when an event says they changed (an exec added, started or exited), when the container is new here, and at
-least every MAX_AGE_S as a safety net; without a live event stream, every time they are asked for."""
+least every MAX_AGE_S as a safety net. Without a live event stream, a container's are listed again when one
+container is asked for (the detail), and for the whole list (the tasks view) at most every UNWATCHED_MAX_AGE_S."""
 from __future__ import annotations
 
 import threading
@@ -15,6 +16,7 @@ from .picture import ExecRow
 
 EXEC_TOPICS = ("/tasks/exec-added", "/tasks/exec-started", "/tasks/exit", "/tasks/delete")
 MAX_AGE_S = 30.0
+UNWATCHED_MAX_AGE_S = 5.0
 
 
 class ExecIndex:
@@ -38,9 +40,8 @@ class ExecIndex:
         with self._lock:
             self._dirty.update(self._execs)
 
-    def _due(self, cid: str, now: float, live: bool) -> bool:
-        return (not live or cid in self._dirty or cid not in self._execs
-                or now - self._read_at.get(cid, 0.0) > MAX_AGE_S)
+    def _due(self, cid: str, now: float, max_age_s: float) -> bool:
+        return cid in self._dirty or cid not in self._execs or now - self._read_at.get(cid, 0.0) >= max_age_s
 
     def _read(self, cid: str, now: float) -> tuple[ExecProcess, ...]:
         with self._lock:
@@ -67,7 +68,8 @@ class ExecIndex:
             for gone in set(self._execs) - set(ids):
                 self._execs.pop(gone, None)
                 self._read_at.pop(gone, None)
-            due = [cid for cid in ids if self._due(cid, now, live)]
+            max_age = MAX_AGE_S if live else UNWATCHED_MAX_AGE_S
+            due = [cid for cid in ids if self._due(cid, now, max_age)]
         for cid in due:
             self._read(cid, now)
         with self._lock:
@@ -78,7 +80,7 @@ class ExecIndex:
         """One container's exec rows (the container detail), read again when due."""
         now = self.clock()
         with self._lock:
-            due = self._due(container_id, now, live)
+            due = self._due(container_id, now, MAX_AGE_S if live else 0.0)
             procs = self._execs.get(container_id, ())
         if due:
             procs = self._read(container_id, now)
