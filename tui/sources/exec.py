@@ -1,7 +1,7 @@
 """CRI exec and attach streams: the runtime's streaming server over WebSocket (`v4.channel.k8s.io`), a terminal
 pump that wires a stream to a real tty, and the choice of a shell. Headless: no textual or rich here.
 
-Wire facts (protocols.md §4): every message is a binary frame `[channel] + payload`; 0 stdin, 1 stdout,
+Wire facts (docs/exec-sessions.md): every message is a binary frame `[channel] + payload`; 0 stdin, 1 stdout,
 2 stderr, 3 status (a metav1.Status JSON, sent once before the server closes), 4 resize (`{"Width", "Height"}`).
 The server opens with one empty frame, so zero-length payloads are skipped.
 """
