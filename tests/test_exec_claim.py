@@ -71,6 +71,7 @@ def test_the_one_new_exec_with_the_sessions_argv_is_claimed_and_ended(claim_pod,
     claim, actions = make_claim(claim_pod, tmp_path)
     streams(["sleep", "600"], tty=False)  # another client's exec, started meanwhile, with another command
     stream = streams(["sh"])
+    claim.connected()
     assert stream.read(TIMEOUT_S) is not None  # the prompt: the session's process runs
     (ours,) = running(ctd, cid, ("sh",), 1)
     owned = claim.claim()
@@ -90,6 +91,7 @@ def test_two_new_execs_with_the_same_argv_claim_neither(claim_pod, streams, tmp_
     cid, _cri, ctd = claim_pod
     claim, actions = make_claim(claim_pod, tmp_path)
     first, second = streams(["sh"]), streams(["sh"])
+    claim.connected()
     assert first.read(TIMEOUT_S) is not None and second.read(TIMEOUT_S) is not None
     assert len(running(ctd, cid, ("sh",), 2)) == 2
     assert claim.claim() is None and claim.rivals == 2
@@ -129,3 +131,13 @@ def test_what_a_session_could_not_end_is_ended_when_n9s_exits(claim_pod, streams
     assert running(ctd, cid, ("sh",), 1) == [kept.exec_id]  # the one the user chose to keep stays
     (record,) = [e for e in actions.audit.entries() if e["action"] == "end-exec"]
     assert record["params"]["exec_id"] == owned.exec_id and record["params"]["why"] == "n9s exits"
+
+
+def test_a_session_whose_stream_never_came_up_claims_no_one_elses_exec(claim_pod, streams, tmp_path):
+    cid, _cri, ctd = claim_pod
+    claim, actions = make_claim(claim_pod, tmp_path)
+    other = streams(["sh"])  # another client's shell, while ours failed to connect
+    assert other.read(TIMEOUT_S) is not None
+    assert settle(claim, None).note == ""
+    assert len(running(ctd, cid, ("sh",), 1)) == 1
+    assert [e for e in actions.audit.entries() if e["action"] == "end-exec"] == []

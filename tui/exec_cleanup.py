@@ -37,6 +37,7 @@ class ExecClaim:
         self.problem = ""  # why n9s cannot tell its exec, when it cannot
         self.rivals = 0  # how many new execs ran the same argv (two or more: claimed none)
         self.owned: OwnedExec | None = None
+        self.was_connected = False  # the stream came up, so the runtime started a process for it
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
 
@@ -82,16 +83,22 @@ class ExecClaim:
             log.info("session in %s is exec %s (pid %d)", self.target.id, e.exec_id, e.pid)
             return self.owned
 
+    def connected(self) -> None:
+        self.was_connected = True
+
     def spoke(self) -> None:
         """The session's first output: its process runs. Claim in a thread: the pump must not wait on containerd."""
+        self.was_connected = True
         if self.before is not None and self._thread is None:
             self._thread = threading.Thread(target=self.claim, name="exec-claim", daemon=True)
             self._thread.start()
 
     def finish(self) -> OwnedExec | None:
+        """The claim at the session's end; never for a stream that did not come up (no process of ours: a new
+        exec then is another client's)."""
         if self._thread is not None:
             self._thread.join(RESOLVE_WAIT_S)
-        return self.claim()
+        return self.claim() if self.was_connected else self.owned
 
 
 @dataclass(frozen=True)

@@ -290,6 +290,7 @@ def run_session(app: Any, session: Session, describe_end: Callable[[SessionEnd],
                                       hint=session_hint(session), stdin_fd=sys.__stdin__.fileno(),
                                       stdout_fd=sys.__stdout__.fileno(), detach_keys=detach_keys(session),
                                       reports_exit_code=session.what != "attach", leave_prompt=leave_prompt(session),
+                                      on_connected=claim.connected if claim is not None else None,
                                       on_output=claim.spoke if claim is not None else None)
             finally:
                 settled = settle(claim, end)  # before the TUI comes back: the terminal may be gone
