@@ -313,7 +313,7 @@ class Collector:
                                       for t in tasks), key=lambda t: (t.pod, t.kind, t.name, t.container_id)))
             self._task_rows = (tasks, key, task_rows)
         task_rows = self._task_rows[2]
-        execs = self._exec_rows(task_rows) if tasks_view else ()
+        execs = self._exec_rows(task_rows) if tasks_view else None
 
         snaps = self._snapshots(rows, node.snapshotter) if snapshots else None
         imgs = self._images(rows) if images else None
@@ -334,9 +334,9 @@ class Collector:
         self._last = picture
         return picture
 
-    def _exec_rows(self, task_rows: tuple[TaskRow, ...]) -> tuple:
+    def _exec_rows(self, task_rows: tuple[TaskRow, ...]) -> tuple | None:
         if self.exec_index is None:
-            return ()
+            return None
         running = [t.container_id for t in task_rows if t.status == "RUNNING" and t.kind != "sandbox"]
         return self.exec_index.rows(running, self.events_live)
 

@@ -271,7 +271,8 @@ class NodePicture:
     pods: tuple[PodRow, ...] = ()
     containers: tuple[ContainerRow, ...] = ()
     tasks: tuple[TaskRow, ...] = ()
-    execs: tuple[ExecRow, ...] = ()  # of the running containers' tasks; read only for the tasks view
+    execs: tuple[ExecRow, ...] | None = None  # of the running containers' tasks; None: not read (only the tasks
+    # view reads them)
     snapshots: tuple[SnapshotRow, ...] | None = None  # None: not asked for in this refresh
     images: tuple[ImageRow, ...] | None = None
     health: tuple[SourceHealth, ...] = ()

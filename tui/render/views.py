@@ -174,6 +174,8 @@ def task_row(t: TaskRow, execs: tuple[ExecRow, ...] | list[ExecRow] | None = Non
 
 
 def render_tasks(picture: NodePicture, now: float) -> list[Row]:
+    if picture.execs is None:  # not read for this picture
+        return [task_row(t) for t in picture.tasks]
     by_task: dict[str, list[ExecRow]] = {}
     for e in picture.execs:
         by_task.setdefault(e.container_id, []).append(e)
