@@ -278,6 +278,16 @@ def detach_keys(session: Session) -> bytes:
 
 
 def run_session(app: Any, session: Session, describe_end: Callable[[SessionEnd], tuple[str, str]]) -> None:
+    end: SessionEnd | None = None
+    try:
+        end = _run_session(app, session, describe_end)
+    finally:
+        if end is not None and (end.signal or end.hung_up):
+            # Handled in the session so its process could be ended first; now do what the signal asked (n9s ends).
+            signal.raise_signal(end.signal or signal.SIGHUP)
+
+
+def _run_session(app: Any, session: Session, describe_end: Callable[[SessionEnd], tuple[str, str]]) -> SessionEnd | None:
     from textual.app import SuspendNotSupported
 
     end = None
@@ -296,16 +306,16 @@ def run_session(app: Any, session: Session, describe_end: Callable[[SessionEnd],
                 settled = settle(claim, end)  # before the TUI comes back: the terminal may be gone
     except SuspendNotSupported:
         tell(app, "this terminal cannot be handed over to a session (n9s is not on a real terminal)", "error")
-        return
+        return None
     except SourceError as err:
         _notify_error(app, err)
         _tell_settled(app, settled)
-        return
+        return end
     except OSError as err:
         log.exception("%s session failed", session.what)
         tell(app, f"{session.what} in {session.label} failed: {err}", "error")
         _tell_settled(app, settled)
-        return
+        return end
     log.info("%s in %s ended: %s", session.what, session.target.id, end)
     message, severity = describe_end(end)
     if settled.note:
@@ -314,9 +324,7 @@ def run_session(app: Any, session: Session, describe_end: Callable[[SessionEnd],
     tell(app, message, severity)
     if hasattr(app, "request_refresh"):
         app.request_refresh()
-    if end.signal or end.hung_up:
-        # Handled here so the session's process could be ended first; now do what the signal asked (n9s ends).
-        signal.raise_signal(end.signal or signal.SIGHUP)
+    return end
 
 
 def _tell_settled(app: Any, settled: Settled) -> None:
