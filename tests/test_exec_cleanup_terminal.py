@@ -104,6 +104,12 @@ def test_leaving_with_ctrl_close_bracket_ends_the_shell(demo_node, clean_pod, tm
         (pid, exec_id), = shells(ctd, cid)
         screen.type(b"\x1d")
         screen.expect(rb"leave " + LABEL + rb"cleanme\?  Enter: end sh and leave   k: leave it running")
+        screen.type(b"x")  # any other key: back to the shell, which still runs
+        screen.expect(rb"n9s: shell in " + LABEL + rb"cleanme\. exit")
+        screen.type(b"echo back-$((1+1))\r")
+        screen.expect(rb"back-2")
+        screen.type(b"\x1d")
+        screen.expect(rb"k: leave it running")
         screen.type(b"\r")
         screen.expect(toast("left the shell in n9s-test/exec-clean/cleanme (ctrl-]); "
                             "sh in n9s-test/exec-clean/cleanme ended"))
