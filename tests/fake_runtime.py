@@ -65,6 +65,9 @@ class FakeContainerd:
         self.listings += 1
         return list(self._tasks)
 
+    def processes(self, container_id: str):
+        return []  # no execs
+
     def version(self):
         return SimpleNamespace(version="1")
 

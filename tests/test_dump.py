@@ -103,7 +103,7 @@ def test_dump_table_shows_the_view_headers_and_every_pod(demo_node, tmp_path):
     assert in_order(CONTAINER_HEADER, header_after("CONTAINERS"))
     for pod in demo_node.pods.values():
         assert any(line.split()[:2] == [pod.namespace, pod.name] for line in lines), pod.key
-    assert header_after("TASKS") == ["CONTAINER", "KIND", "NAME", "POD", "PID", "STATUS", "EXIT"]
+    assert header_after("TASKS") == ["CONTAINER", "KIND", "NAME", "POD", "PID", "STATUS", "EXIT", "EXECS"]
     assert any(line.split()[1:4] == ["container", "burner", "demo/burn"] for line in lines)
     crash_line = next(line for line in lines if line.startswith("failing "))
     assert "EXITED (Error)" in crash_line and " 3 " in crash_line

@@ -153,16 +153,16 @@ def test_shell_session_echoes_resizes_and_returns_the_exit_code(exec_pod, termin
     term.expect(rb"\r\nhello-42\r\n")  # the result, not the echoed command line
 
     term.type(b"stty size\r")
-    term.expect(rb"\r\n30 100\r\n")  # the size sent right after connecting
+    term.expect(rb"\r\n29 100\r\n")  # the size sent right after connecting, less the status line on top
 
     term.resize(40, 120)
     # The runtime applies a resize on its own goroutine; ask until the new size shows (bounded).
     for _ in range(50):
         term.type(b"stty size\r")
-        if term.expect(rb"\r\n(\d+ \d+)\r\n").group(1) == b"40 120":
+        if term.expect(rb"\r\n(\d+ \d+)\r\n").group(1) == b"39 120":
             break
     else:
-        pytest.fail("the container's terminal never reported the new size 40 120")
+        pytest.fail("the container's terminal never reported the new size 39 120")
 
     term.type(b"exit 7\r")
     assert term.end() == SessionEnd(7, False)

@@ -13,6 +13,7 @@ from n9s.model.detail import ContainerDetail
 from n9s.model.joins import RESTART_ANNOTATION, build_pods, container_restarts
 from n9s.model.picture import (
     ContainerRow,
+    ExecRow,
     FilesystemRow,
     Figures,
     ImageRow,
@@ -175,8 +176,12 @@ def details(draw):
                              command=draw(hostile), depth=draw(st.integers(0, 2000)))
                   for _ in range(draw(st.integers(0, 3))))
     mounts = tuple(draw(st.lists(st.tuples(hostile, hostile, st.booleans()), max_size=3)))
+    execs = tuple(ExecRow(container_id=draw(hostile), exec_id=draw(hostile), pid=draw(small), command=draw(hostile),
+                          started_at=draw(st.one_of(st.none(), st.floats(0, NOW))),
+                          owner=draw(st.sampled_from(("", "n9s", "n9s, kept"))))
+                  for _ in range(draw(st.integers(0, 3))))
     return ContainerDetail(
-        row=draw(containers(sandbox)), figures=draw(figures()), processes=procs, labels=draw(labels),
+        row=draw(containers(sandbox)), figures=draw(figures()), processes=procs, execs=execs, labels=draw(labels),
         annotations=draw(labels), mounts=mounts, snapshot_key=draw(hostile), snapshotter=draw(hostile),
         log_path=draw(hostile), cgroup_path=draw(hostile), error=draw(hostile),
     )
@@ -186,7 +191,7 @@ def details(draw):
 @given(details())
 def test_every_detail_line_is_printable_and_bounded(detail):
     sections = detail_sections(detail, NOW)
-    assert [title for title, _ in sections][:4] == ["Figures", "Processes", "Labels", "Annotations"]
+    assert [title for title, _ in sections][:5] == ["Figures", "Processes", "Execs", "Labels", "Annotations"]
     for title, lines in sections:
         _check([title], "section title")
         for what, value in lines:

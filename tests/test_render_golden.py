@@ -19,6 +19,7 @@ from n9s.model.detail import ContainerDetail
 from n9s.model.joins import build_pods
 from n9s.model.picture import (
     ContainerRow,
+    ExecRow,
     FilesystemRow,
     Figures,
     ImageRow,
@@ -147,6 +148,11 @@ def picture() -> NodePicture:
         TaskRow("stray0123456789abcdef", 999, "RUNNING", 0, 0, "", "", ""),
         TaskRow("c-evil", 77, "RUNNING", 0, 0, "container", f"name{CLEAR}", f"ns{CLEAR}/evil{OSC_TITLE}pod"),
     )
+    execs = (
+        ExecRow("c-server", "exec-kept", 5001, "sh", NOW - 300, "n9s, kept"),
+        ExecRow("c-server", "exec-other", 5002, "sleep 60", NOW - 5, ""),
+        ExecRow("c-evil", "exec-evil", 5003, f"sh{CLEAR}", NOW - 5, ""),
+    )
     snapshots = (
         SnapshotRow("orphan-active-key-0123456789abcdef", "ACTIVE", "sha256:layer2", ago(3600), None, None, "", "",
                     True),
@@ -173,7 +179,7 @@ def picture() -> NodePicture:
         SourceHealth("kubernetes", "unreachable", f"connection refused{OSC_TITLE}", NOW - 30),
     )
     return NodePicture(taken_at=NOW, node=node, pods=tuple(pods), containers=tuple(CONTAINERS), tasks=tasks,
-                       snapshots=snapshots, images=images, health=health)
+                       execs=execs, snapshots=snapshots, images=images, health=health)
 
 
 def rows_doc(columns, rows) -> dict:
@@ -196,6 +202,10 @@ def detail_doc() -> dict:
                               cpu_percent=0.5, rss_bytes=2 * MIB),
                    ProcessRow(pid=4250, ppid=4242, depth=1, user=f"www{CLEAR}", command=f"cgi {OSC_TITLE}run",
                               cpu_percent=None, rss_bytes=MIB)),
+        execs=(ExecRow("c-server", "0123456789abcdef0123", 5001, "sh", NOW - 300, "n9s"),
+               ExecRow("c-server", "fedcba9876543210", 5002, "sh", NOW - 4000, "n9s, kept"),
+               ExecRow("c-server", "e3", 5003, f"sleep {CLEAR}60", NOW - 5, ""),
+               ExecRow("c-server", "e4", 5004, "", None, "")),
         labels={"io.kubernetes.container.name": "server", "evil": f"v{OSC_TITLE}"},
         annotations={"io.kubernetes.container.hash": "abc123"},
         mounts=(("/var/www", "/srv/www", True), ("/etc/hosts", "/var/lib/kubelet/pods/x/etc-hosts", False)),

@@ -8,6 +8,7 @@ from dataclasses import asdict, dataclass
 from typing import Any, Callable
 
 from .audit import AuditLog
+from .exec_sessions import ExecSessions
 from .sources.errors import NotAnswering, ReadOnlyRefused, SourceError
 
 log = logging.getLogger("n9s.actions")
@@ -56,6 +57,7 @@ class Actions:
         self.readonly = readonly
         self.audit = audit or AuditLog()
         self.kube = kube
+        self.sessions = ExecSessions()  # the exec processes n9s started, ended when the user leaves them
 
     def _refuse_if_readonly(self, action: str, target: Target) -> None:
         if self.readonly:
@@ -143,6 +145,19 @@ class Actions:
                             call)
         return outcome, result.get("url")
 
+    # ---- execs: end one exec's process (a session n9s started, or one the user chose to end) ----
+    def end_exec(self, target: Target, exec_id: str, *, pid: int = 0, program: str = "", why: str = "") -> ActionResult:
+        """SIGHUP to the exec's process, SIGKILL after a short grace. ``program`` is argv[0] only: the rest of
+        another client's command line may hold what the audit log must not."""
+        from .sources.exec_procs import HANGUP_GRACE_S, end_exec_process
+
+        self._refuse_if_readonly("end-exec", target)
+        if self.containerd is None:
+            raise SourceError("ending an exec needs the containerd API")
+        params = {"exec_id": exec_id, "pid": pid, "program": program, "why": why,
+                  "signals": f"SIGHUP, then SIGKILL after {HANGUP_GRACE_S:g} s"}
+        return self._run("end-exec", target, params,
+                         lambda: end_exec_process(self.containerd, target.id, exec_id, HANGUP_GRACE_S))
 
 def node_actions(address: str, namespace: str, **options: Any) -> Actions:
     """The action layer for the runtime at ``address``, on CRI and containerd clients of its own: the refresh

@@ -58,6 +58,9 @@ class N9sApp(App):
         self.readonly = self.config.readonly
         self.events = events  # a containerd client for the event stream, or None
         self.actions = actions
+        index = getattr(collector, "exec_index", None)
+        if index is not None and actions is not None:
+            index.owners = actions.sessions  # so the views can say which execs this n9s started
         self.picture: NodePicture | None = None
         self.last_refresh_s = 0.0
         self._relist = False
@@ -236,6 +239,8 @@ class N9sApp(App):
                     if event.topic.startswith(("/tasks/", "/containers/")) and hasattr(self.collector,
                                                                                      "note_task_event"):
                         self.collector.note_task_event()
+                    if hasattr(self.collector, "note_exec_event"):
+                        self.collector.note_exec_event(event.topic, event.container_id)
                     now = time.monotonic()
                     if now - last_asked > 0.25:
                         last_asked = now

@@ -6,11 +6,13 @@ The interactive paths suspend the TUI (`App.suspend()`), hand the real terminal 
 from __future__ import annotations
 
 import logging
+import signal
 import sys
 from dataclasses import dataclass
 from typing import Any, Callable
 
 from .actions import Target
+from .exec_cleanup import ExecClaim, Settled, settle
 from .model.picture import ContainerRow, NodePicture
 from .sanitize import sanitize_label, sanitize_text
 from .sources.errors import ReadOnlyRefused, SourceError
@@ -46,6 +48,7 @@ class Session:
     tty: bool
     forward_keys: bool
     target: Target
+    claim: ExecClaim | None = None  # the exec this session starts, to end when it ends (a shell; attach starts none)
 
 
 # ---- targets ----
@@ -151,6 +154,8 @@ def _start_shell(app: Any, actions: Any, target: Target) -> None:
                 "You can still run one command at a time here.")
         app.call_from_thread(_open_panel, app, actions, target, note)
         return
+    claim = ExecClaim(actions, target, shell, label)
+    claim.prepare()  # the execs there before this session's, so its own can be told apart
     try:
         outcome, url = actions.exec_url(target, shell, tty=True, stdin=True)
     except SourceError as err:
@@ -159,13 +164,17 @@ def _start_shell(app: Any, actions: Any, target: Target) -> None:
     if not outcome.ok or not url:
         app.call_from_thread(tell, app, f"shell in {label}: {sanitize_text(outcome.message)}", "error")
         return
-    session = Session(url, "shell", label, tty=True, forward_keys=True, target=target)
+    session = Session(url, "shell", label, tty=True, forward_keys=True, target=target, claim=claim)
     app.call_from_thread(run_session, app, session, lambda end: _shell_ended(label, shell, end))
 
 
 def _shell_ended(label: str, shell: list[str], end: SessionEnd) -> tuple[str, str]:
     if end.detached:
-        return (f"left the shell in {label} ({DETACH_KEY_NAME}); what it ran may still be running", "warning")
+        if end.kept:
+            return f"left the shell in {label}", "information"
+        if end.hung_up or end.signal:
+            return f"the shell in {label} ended: {sanitize_text(end.message)}", "warning"
+        return f"left the shell in {label} ({DETACH_KEY_NAME})", "information"
     if end.exit_code is None:
         return (f"shell in {label} ended: {sanitize_text(end.message)}", "error")
     return (f"{shell[0]} in {label} ended with exit code {end.exit_code}",
@@ -242,10 +251,24 @@ def attach_ended(cri: Any, target: Target, label: str, end: SessionEnd) -> tuple
 # ---- the interactive session itself (runs on the app's thread, with the TUI suspended) ----
 def session_hint(session: Session) -> str:
     if session.what == "shell":
-        return f"n9s: shell in {session.label}. exit, or {DETACH_KEY_NAME} to leave a session that hangs."
+        return (f"n9s: shell in {session.label}. exit, or {DETACH_KEY_NAME} to leave "
+                f"(ends {_program(session)} unless you keep it)")
     keys = "your keys go to the process" if session.forward_keys else "read-only"
     leave = DETACH_KEY_NAME if session.forward_keys and session.tty else f"{DETACH_KEY_NAME} or ctrl-c"
     return f"n9s: attached to {session.label} ({keys}). {leave} detaches."
+
+
+def _program(session: Session) -> str:
+    argv = session.claim.argv if session.claim is not None else ()
+    return sanitize_label(argv[0], 40) if argv else session.what
+
+
+def leave_prompt(session: Session) -> str:
+    """The question a detach key asks when leaving would end what the session started."""
+    if session.claim is None:
+        return ""
+    return (f"n9s: leave {session.label}?  Enter: end {_program(session)} and leave   k: leave it running   "
+            "other keys: back")
 
 
 def detach_keys(session: Session) -> bytes:
@@ -255,29 +278,58 @@ def detach_keys(session: Session) -> bytes:
 
 
 def run_session(app: Any, session: Session, describe_end: Callable[[SessionEnd], tuple[str, str]]) -> None:
+    end: SessionEnd | None = None
+    try:
+        end = _run_session(app, session, describe_end)
+    finally:
+        if end is not None and (end.signal or end.hung_up):
+            # Handled in the session so its process could be ended first; now do what the signal asked (n9s ends).
+            signal.raise_signal(end.signal or signal.SIGHUP)
+
+
+def _run_session(app: Any, session: Session, describe_end: Callable[[SessionEnd], tuple[str, str]]) -> SessionEnd | None:
     from textual.app import SuspendNotSupported
 
+    end = None
+    claim = session.claim
+    settled = Settled("")
     try:
         with app.suspend():
-            end = run_in_terminal(session.url, tty=session.tty, stdin=session.forward_keys,
-                                  hint=session_hint(session), stdin_fd=sys.__stdin__.fileno(),
-                                  stdout_fd=sys.__stdout__.fileno(), detach_keys=detach_keys(session),
-                                  reports_exit_code=session.what != "attach")
+            try:
+                end = run_in_terminal(session.url, tty=session.tty, stdin=session.forward_keys,
+                                      hint=session_hint(session), stdin_fd=sys.__stdin__.fileno(),
+                                      stdout_fd=sys.__stdout__.fileno(), detach_keys=detach_keys(session),
+                                      reports_exit_code=session.what != "attach", leave_prompt=leave_prompt(session),
+                                      on_connected=claim.connected if claim is not None else None,
+                                      on_output=claim.spoke if claim is not None else None)
+            finally:
+                settled = settle(claim, end)  # before the TUI comes back: the terminal may be gone
     except SuspendNotSupported:
         tell(app, "this terminal cannot be handed over to a session (n9s is not on a real terminal)", "error")
-        return
+        return None
     except SourceError as err:
         _notify_error(app, err)
-        return
+        _tell_settled(app, settled)
+        return end
     except OSError as err:
         log.exception("%s session failed", session.what)
         tell(app, f"{session.what} in {session.label} failed: {err}", "error")
-        return
+        _tell_settled(app, settled)
+        return end
     log.info("%s in %s ended: %s", session.what, session.target.id, end)
     message, severity = describe_end(end)
+    if settled.note:
+        message = f"{message}; {settled.note}"
+        severity = severity if settled.ok else "warning"
     tell(app, message, severity)
     if hasattr(app, "request_refresh"):
         app.request_refresh()
+    return end
+
+
+def _tell_settled(app: Any, settled: Settled) -> None:
+    if settled.note:
+        tell(app, settled.note, "information" if settled.ok else "warning")
 
 
 # ---- x ----

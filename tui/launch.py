@@ -78,9 +78,21 @@ def run_app(app: Any, started_at: float | None = None) -> int:
             app.run(loop=loop)
     finally:
         _close_loop(loop)
+        _end_left_over(getattr(app, "actions", None))
     if app.config.exit_after_first_paint and app.first_paint_at is not None and started_at is not None:
         print(f"first full screen after {app.first_paint_at - started_at:.3f}s", file=sys.stderr)
     return app.return_code or 0
+
+
+def _end_left_over(actions: Any) -> None:
+    """The exec processes n9s started and the user did not keep end with n9s (a session's own end failed)."""
+    from .exec_cleanup import end_left_over
+
+    for settled in end_left_over(actions):
+        try:
+            print(f"n9s: {settled.note}", file=sys.stderr)
+        except OSError:  # the terminal is gone
+            pass
 
 
 def _close_loop(loop: Any) -> None:

@@ -40,6 +40,7 @@ from .picture import (
     SourceHealth,
     TaskRow,
 )
+from .exec_index import ExecIndex
 from .node_facts import node_info
 from .snapshots import image_snapshot_tops, join_images, join_snapshots
 
@@ -213,6 +214,7 @@ class Collector:
         self._tasks_dirty = True
         self._tasks_fresh = False  # the task list was read in this refresh
         self.events_live = False  # set by whoever reads containerd's event stream
+        self.exec_index = ExecIndex(containerd) if containerd is not None else None
         self._lists: tuple[list[Any], list[Any]] | None = None  # the last (sandboxes, containers) CRI listed
         self._lists_read_at = 0.0
         self._event_at = 0.0  # when the last task or container event arrived (clock)
@@ -280,6 +282,17 @@ class Collector:
             raise
         self._unanswered = 0
 
+    def note_exec_event(self, topic: str, container_id: str) -> None:
+        """A task event: the execs of that container may have changed."""
+        if self.exec_index is not None:
+            self.exec_index.note_event(topic, container_id)
+
+    def execs_of(self, container_id: str) -> tuple:
+        """The exec processes of one running container (the container detail)."""
+        if self.exec_index is None:
+            return ()
+        return self.exec_index.of(container_id, self.events_live)
+
     def _runtime_lists(self, now: float, relist: bool) -> tuple[list[Any], list[Any]]:
         """CRI's sandboxes and containers: listed again unless the event stream vouches that nothing changed."""
         lists = self._lists
@@ -299,6 +312,7 @@ class Collector:
                  tasks_max_age_s: float | None = None, relist: bool = False,
                  probe_timeout_s: float = PROBE_TIMEOUT_MAX_S) -> NodePicture:
         now = self.clock()
+        tasks_view = tasks
         try:
             self._probe(probe_timeout_s)
             sandboxes, containers = self._runtime_lists(now, relist)
@@ -339,6 +353,7 @@ class Collector:
                                       for t in tasks), key=lambda t: (t.pod, t.kind, t.name, t.container_id)))
             self._task_rows = (tasks, key, task_rows)
         task_rows = self._task_rows[2]
+        execs = self._exec_rows(task_rows) if tasks_view else None
 
         snaps = self._snapshots(rows, node.snapshotter) if snapshots else None
         imgs = self._images(rows) if images else None
@@ -350,6 +365,7 @@ class Collector:
             pods=tuple(pods),
             containers=tuple(rows),
             tasks=task_rows,
+            execs=execs,
             snapshots=snaps,
             images=imgs,
             health=self.health,
@@ -357,6 +373,12 @@ class Collector:
         )
         self._last = picture
         return picture
+
+    def _exec_rows(self, task_rows: tuple[TaskRow, ...]) -> tuple | None:
+        if self.exec_index is None:
+            return None
+        running = [t.container_id for t in task_rows if t.status == "RUNNING" and t.kind != "sandbox"]
+        return self.exec_index.rows(running, self.events_live)
 
     def _join_api(self, pods: list) -> tuple[list, Any]:
         if self.api is None:

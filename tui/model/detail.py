@@ -7,7 +7,7 @@ from typing import Any
 from ..sources.errors import SourceError
 from ..sources.procs import ProcessRow, process_tree
 from .collector import figures_from
-from .picture import ContainerRow, Figures
+from .picture import ContainerRow, ExecRow, Figures
 
 
 @dataclass(frozen=True)
@@ -15,6 +15,7 @@ class ContainerDetail:
     row: ContainerRow
     figures: Figures
     processes: tuple[ProcessRow, ...] = ()
+    execs: tuple[ExecRow, ...] = ()  # the exec processes of its task (shells, kubectl exec, exec probes)
     labels: dict[str, str] = field(default_factory=dict)
     annotations: dict[str, str] = field(default_factory=dict)
     mounts: tuple[tuple[str, str, bool], ...] = ()  # container path, host path, read-only
@@ -70,10 +71,14 @@ def container_detail(collector: Any, row: ContainerRow, facts: StatusFacts | Non
             pass
     if row.pid:
         processes = tuple(process_tree(row.pid))
+    execs: tuple[ExecRow, ...] = ()
+    if row.state == "RUNNING" and hasattr(collector, "execs_of"):
+        execs = tuple(collector.execs_of(row.id))
     return ContainerDetail(
         row=row,
         figures=figures,
         processes=processes,
+        execs=execs,
         labels=dict(row.labels),
         annotations=dict(row.annotations),
         mounts=facts.mounts,

@@ -250,12 +250,30 @@ class NodeInfo:
 
 
 @dataclass(frozen=True)
+class ExecRow:
+    """One exec process of a running task (a shell, `kubectl exec`, an exec probe while it runs)."""
+
+    container_id: str
+    exec_id: str
+    pid: int
+    command: str  # as /proc shows it; "" when it went before it was read
+    started_at: float | None  # wall clock
+    owner: str = ""  # "n9s", "n9s, kept", or "" when this n9s did not start it
+
+    @property
+    def key(self) -> str:
+        return f"{self.container_id}/{self.exec_id}"
+
+
+@dataclass(frozen=True)
 class NodePicture:
     taken_at: float  # wall clock
     node: NodeInfo
     pods: tuple[PodRow, ...] = ()
     containers: tuple[ContainerRow, ...] = ()
     tasks: tuple[TaskRow, ...] = ()
+    execs: tuple[ExecRow, ...] | None = None  # of the running containers' tasks; None: not read (only the tasks
+    # view reads them)
     snapshots: tuple[SnapshotRow, ...] | None = None  # None: not asked for in this refresh
     images: tuple[ImageRow, ...] | None = None
     health: tuple[SourceHealth, ...] = ()

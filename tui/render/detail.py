@@ -23,6 +23,16 @@ def _percent(value: float | None) -> str:
     return fmt.UNKNOWN if value is None else f"{value}%"
 
 
+def owner_text(owner: str) -> str:
+    return f"started by {owner}" if owner else "not by n9s"
+
+
+def exec_line(e, now: float) -> tuple[str, str]:
+    """One exec process: pid | command, since when, who started it, its exec id."""
+    since = fmt.age(int(e.started_at * 1_000_000_000), now) + " ago" if e.started_at else "?"
+    return (str(e.pid), f"{S(e.command, 120) or '?'}  since {since}  {owner_text(e.owner)}  exec {S(e.exec_id[:12])}")
+
+
 def detail_sections(d: ContainerDetail, now: float) -> list[tuple[str, list[tuple[str, str]]]]:
     r, f = d.row, d.figures
     figures = [
@@ -52,6 +62,8 @@ def detail_sections(d: ContainerDetail, now: float) -> list[tuple[str, list[tupl
         for p in d.processes
     ]
     sections.append(("Processes", _capped(procs, "processes") or [("-", "no running task")]))
+    execs = [exec_line(e, now) for e in d.execs]
+    sections.append(("Execs", _capped(execs, "execs") or [("-", "none" if r.state == "RUNNING" else "no running task")]))
     labels = sorted(d.labels.items())[:MAX_SECTION_ROWS + 1]
     sections.append(("Labels", _capped([(S(k), S(v, 160)) for k, v in labels], "labels", len(d.labels))
                      or [("-", "")]))

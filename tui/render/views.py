@@ -5,7 +5,7 @@ forget to.
 """
 from __future__ import annotations
 
-from ..model.picture import ContainerRow, ImageRow, NodePicture, PodRow, SnapshotRow, TaskRow
+from ..model.picture import ContainerRow, ExecRow, ImageRow, NodePicture, PodRow, SnapshotRow, TaskRow
 from ..sanitize import sanitize_label
 from . import format as fmt
 from .table import Column, Row
@@ -28,7 +28,7 @@ CONTAINER_COLUMNS = (
 
 TASK_COLUMNS = (
     Column("CONTAINER"), Column("KIND"), Column("NAME"), Column("POD"), Column("PID", numeric=True),
-    Column("STATUS"), Column("EXIT", numeric=True),
+    Column("STATUS"), Column("EXIT", numeric=True), Column("EXECS", numeric=True),
 )
 
 SNAPSHOT_COLUMNS = (
@@ -150,20 +150,37 @@ def render_containers(picture: NodePicture, now: float, sandbox_id: str | None =
     return [container_row(c, now, pod_labels.get(c.sandbox_id)) for c in rows]
 
 
-def task_row(t: TaskRow) -> Row:
+def execs_cell(execs: tuple[ExecRow, ...] | list[ExecRow]) -> str:
+    """How many exec processes a task has, and how many of them this n9s started: "2 (1 by n9s, kept)"."""
+    mine = [e for e in execs if e.owner]
+    if not mine:
+        return str(len(execs))
+    kept = sum(1 for e in mine if "kept" in e.owner)
+    return f"{len(execs)} ({len(mine)} by n9s{', kept' if kept else ''})"
+
+
+def task_row(t: TaskRow, execs: tuple[ExecRow, ...] | list[ExecRow] | None = None) -> Row:
+    """``execs`` None: not known for this task (not running, a sandbox, or not read)."""
     exit_cell = str(t.exit_status) if t.status == "STOPPED" else fmt.UNKNOWN
     health = "ok" if t.status == "RUNNING" else ("failed" if t.status == "STOPPED" and t.exit_status else "done")
     return Row(
         key=t.container_id,
         cells=(S(fmt.short_id(t.container_id)), S(t.kind, 20) or "-", S(t.name) or "-", S(t.pod) or "-",
-               str(t.pid or "-"), S(t.status, 20), exit_cell),
-        sort_values=(t.container_id, t.kind, t.name, t.pod, t.pid, t.status, t.exit_status),
+               str(t.pid or "-"), S(t.status, 20), exit_cell, fmt.UNKNOWN if execs is None else execs_cell(execs)),
+        sort_values=(t.container_id, t.kind, t.name, t.pod, t.pid, t.status, t.exit_status,
+                     None if execs is None else len(execs)),
         health=health,
     )
 
 
 def render_tasks(picture: NodePicture, now: float) -> list[Row]:
-    return [task_row(t) for t in picture.tasks]
+    if picture.execs is None:  # not read for this picture
+        return [task_row(t) for t in picture.tasks]
+    by_task: dict[str, list[ExecRow]] = {}
+    for e in picture.execs:
+        by_task.setdefault(e.container_id, []).append(e)
+    return [task_row(t, by_task.get(t.container_id, []) if t.status == "RUNNING" and t.kind != "sandbox" else None)
+            for t in picture.tasks]
 
 
 def snapshot_row(s: SnapshotRow, now: float) -> Row:

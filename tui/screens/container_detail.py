@@ -39,12 +39,14 @@ class ContainerDetailScreen(N9sScreen):
         Binding("l", "logs", "Logs", id="detail-logs", tooltip="Logs of this container"),
         Binding("d", "describe", "Describe", id="detail-describe", tooltip="CRI verbose status"),
         Binding("s", "shell", "Shell", id="detail-shell", tooltip="Shell in this container"),
+        Binding("ctrl+k", "end_exec", "End exec", id="detail-end-exec", tooltip="End one of its exec processes"),
     ]
 
     def __init__(self, container_id: str) -> None:
         super().__init__()
         self.container_id = container_id
         self._facts = None
+        self._shown: ContainerDetail | None = None  # the last detail drawn: what ctrl-k chooses from
 
     def compose(self) -> ComposeResult:
         yield NodeHeader()
@@ -73,7 +75,11 @@ class ContainerDetailScreen(N9sScreen):
         # The status facts (mounts, snapshot, log path) hold while the container keeps its state: fetched once.
         detail = container_detail(self.app.collector, row, self._facts)  # type: ignore[attr-defined]
         self._facts = detail.facts
-        self.app.call_from_thread(self.query_one("#detail", Static).update, detail_renderable(detail))
+        self.app.call_from_thread(self._draw, detail)
+
+    def _draw(self, detail: ContainerDetail) -> None:
+        self._shown = detail
+        self.query_one("#detail", Static).update(detail_renderable(detail))
 
     def action_logs(self) -> None:
         self.app.open_logs("container", self.container_id, previous=False)  # type: ignore[attr-defined]
@@ -83,3 +89,12 @@ class ContainerDetailScreen(N9sScreen):
 
     def action_shell(self) -> None:
         self.app.open_shell("container", self.container_id)  # type: ignore[attr-defined]
+
+    def action_end_exec(self) -> None:
+        from ..exec_end_flow import confirm_end_exec
+
+        shown = self._shown
+        if shown is None:
+            self.app.notify("the detail is still loading", severity="warning", markup=False)
+            return
+        confirm_end_exec(self.app, shown.row, shown.execs)

@@ -1,7 +1,7 @@
 """CRI exec and attach streams: the runtime's streaming server over WebSocket (`v4.channel.k8s.io`), a terminal
 pump that wires a stream to a real tty, and the choice of a shell. Headless: no textual or rich here.
 
-Wire facts (protocols.md §4): every message is a binary frame `[channel] + payload`; 0 stdin, 1 stdout,
+Wire facts (docs/exec-sessions.md): every message is a binary frame `[channel] + payload`; 0 stdin, 1 stdout,
 2 stderr, 3 status (a metav1.Status JSON, sent once before the server closes), 4 resize (`{"Width", "Height"}`).
 The server opens with one empty frame, so zero-length payloads are skipped.
 """
@@ -20,6 +20,7 @@ from typing import Any, Callable, Iterator
 import websocket
 
 from .errors import CallFailed, SourceError, Unreachable
+from .exec_screen import SessionScreen
 
 PROTOCOL = "v4.channel.k8s.io"
 STDIN, STDOUT, STDERR, STATUS, RESIZE = 0, 1, 2, 3, 4
@@ -41,11 +42,16 @@ class StreamStatus:
 
 @dataclass(frozen=True)
 class SessionEnd:
-    """What the terminal pump returns: the stream's status, or `detached` when the user left with ctrl-]."""
+    """What the terminal pump returns: the stream's status, or `detached` when the session was left while it
+    ran: the user left with ctrl-] (`kept` when they chose to leave its process running), the terminal went
+    away (`hung_up`), or n9s was told to end (`signal`, the signal's number)."""
 
     exit_code: int | None
     detached: bool = False
     message: str = ""
+    kept: bool = False
+    hung_up: bool = False
+    signal: int = 0
 
 
 def parse_status(payload: bytes) -> StreamStatus:
@@ -262,47 +268,80 @@ def _write_all(fd: int, data: bytes) -> None:
         view = view[written:]
 
 
-def pump_terminal(session: StreamSession, *, tty: bool, stdin: bool, stdin_fd: int = 0, stdout_fd: int = 1,
-                  detach_keys: bytes = DETACH_KEY) -> SessionEnd:
-    """Wire `session` to a real terminal until the stream ends or the user types a detach key.
+LEAVE_END_KEYS = (b"\r", b"\n", b"e", b"E")  # after the detach key: end the process and leave
+LEAVE_KEEP_KEYS = (b"k", b"K")  # ... leave it running
+ENDING_SIGNALS = (signal.SIGHUP, signal.SIGTERM)  # the terminal hung up; n9s is told to end
 
-    Keys flow in (when `stdin`), output flows out unchanged, as kubectl does: this is the user's own terminal.
-    With `tty`, the terminal goes raw, its size is sent at once and again on every SIGWINCH (the handler is
-    installed only when called on the main thread). The terminal mode and the old SIGWINCH handler come back
-    in every case."""
+
+def pump_terminal(session: StreamSession, *, tty: bool, stdin: bool, stdin_fd: int = 0, stdout_fd: int = 1,
+                  detach_keys: bytes = DETACH_KEY, screen: SessionScreen | None = None, leave_prompt: str = "",
+                  on_output: Callable[[], None] | None = None) -> SessionEnd:
+    """Wire `session` to a real terminal until the stream ends, the user leaves, the terminal hangs up, or n9s is
+    told to end (SIGHUP, SIGTERM: noticed here, so the caller can end what the session started, then act on it).
+
+    Keys flow in (when `stdin`), output flows out as it came, as kubectl does: this is the user's own terminal
+    (with `screen`, below its status line). With `tty`, the terminal goes raw, its size is sent at once and
+    again on every SIGWINCH. A detach key leaves at once, or, with `leave_prompt`, asks first (in the status
+    line): Enter ends, k keeps the process running, any other key goes back. `on_output` is called once, at the
+    session's first output. Signal handlers are installed only on the main thread. The terminal mode and the old
+    handlers come back in every case."""
     is_tty = os.isatty(stdin_fd)
     saved = termios.tcgetattr(stdin_fd) if is_tty else None
     wake_r, wake_w = os.pipe()
     os.set_blocking(wake_w, False)
     resized = threading.Event()
-    old_handler = None
+    signalled: list[int] = []
+    old_handlers: dict[int, Any] = {}
     on_main = threading.current_thread() is threading.main_thread()
 
-    def on_winch(signum, frame_) -> None:  # noqa: ARG001 - signal handler signature
-        resized.set()
+    def wake() -> None:
         try:
             os.write(wake_w, b"w")
         except OSError:
             pass
 
+    def on_winch(signum, frame_) -> None:  # noqa: ARG001 - signal handler signature
+        resized.set()
+        wake()
+
+    def on_ending(signum, frame_) -> None:  # noqa: ARG001 - signal handler signature
+        signalled.append(signum)
+        wake()
+
     def send_size() -> None:
         resized.clear()
+        if screen is not None:
+            screen.resized()
+            session.resize(*screen.remote_size())
+            return
         size = terminal_size(stdin_fd) or terminal_size(stdout_fd)
         if size is not None:
             session.resize(*size)
 
     try:
+        if on_main:
+            for number in ENDING_SIGNALS:
+                old_handlers[number] = signal.signal(number, on_ending)
         if saved is not None:
             termios.tcsetattr(stdin_fd, termios.TCSANOW, _session_mode(saved, tty=tty, echo=stdin))
+        if screen is not None:
+            screen.begin()
         if tty:
             if on_main:
-                old_handler = signal.signal(signal.SIGWINCH, on_winch)
+                old_handlers[signal.SIGWINCH] = signal.signal(signal.SIGWINCH, on_winch)
             send_size()
-        return _pump(session, stdin_fd, stdout_fd, wake_r, resized, send_size if tty else None,
-                     forward=stdin, detach_keys=detach_keys)
+        pump = _Pump(session, stdin_fd, stdout_fd, wake_r, resized, send_size if tty else None, signalled,
+                     forward=stdin, detach_keys=detach_keys, screen=screen, leave_prompt=leave_prompt,
+                     on_output=on_output)
+        return pump.run()
     finally:
-        if old_handler is not None:
-            signal.signal(signal.SIGWINCH, old_handler)
+        if screen is not None:
+            try:
+                screen.end()
+            except OSError:
+                pass
+        for number, handler in old_handlers.items():
+            signal.signal(number, handler)
         if saved is not None:
             try:
                 termios.tcsetattr(stdin_fd, termios.TCSADRAIN, saved)
@@ -312,57 +351,132 @@ def pump_terminal(session: StreamSession, *, tty: bool, stdin: bool, stdin_fd: i
         os.close(wake_w)
 
 
-def _pump(session: StreamSession, stdin_fd: int, stdout_fd: int, wake_r: int, resized: threading.Event,
-          send_size: Callable[[], None] | None, *, forward: bool, detach_keys: bytes) -> SessionEnd:
-    while True:
-        if session.closed:  # a send failed: the connection is gone
-            status = session.status or StreamStatus(None, "the connection to the runtime broke")
-            return SessionEnd(status.exit_code, False, status.message)
-        ready = wait_readable([session, wake_r, stdin_fd], None)  # a signal wakes it through wake_r
-        if wake_r in ready:
-            os.read(wake_r, 512)
-        if send_size is not None and resized.is_set():
-            send_size()  # before any keys, so a command typed after a resize sees the new size
-        if session in ready:
-            item = session.read(0)
-            if item is None and session.closed:
-                status = session.status or StreamStatus(None, "the stream ended")
+class _Pump:
+    """One session's loop: output to the terminal, keys to the session, a leave question in between."""
+
+    def __init__(self, session: StreamSession, stdin_fd: int, stdout_fd: int, wake_r: int,
+                 resized: threading.Event, send_size: Callable[[], None] | None, signalled: list[int], *,
+                 forward: bool, detach_keys: bytes, screen: SessionScreen | None, leave_prompt: str,
+                 on_output: Callable[[], None] | None) -> None:
+        self.session = session
+        self.stdin_fd, self.stdout_fd, self.wake_r = stdin_fd, stdout_fd, wake_r
+        self.resized, self.send_size, self.signalled = resized, send_size, signalled
+        self.forward, self.detach_keys = forward, detach_keys
+        self.screen, self.leave_prompt = screen, leave_prompt
+        self.on_output = on_output
+        self.asking = False
+
+    def _write(self, data: bytes) -> None:
+        if self.screen is not None:
+            self.screen.output(data)
+        else:
+            _write_all(self.stdout_fd, data)
+
+    def _ended(self) -> SessionEnd:
+        status = self.session.status or StreamStatus(None, "the stream ended")
+        return SessionEnd(status.exit_code, False, status.message)
+
+    def _left(self, message: str, **how: Any) -> SessionEnd:
+        self.session.close()
+        return SessionEnd(None, True, message, **how)
+
+    def run(self) -> SessionEnd:
+        session = self.session
+        while True:
+            if session.closed:  # a send failed: the connection is gone
+                status = session.status or StreamStatus(None, "the connection to the runtime broke")
                 return SessionEnd(status.exit_code, False, status.message)
-            if item is not None:
-                try:
-                    _write_all(stdout_fd, item[1])
-                except OSError:
-                    session.close()
-                    return SessionEnd(None, True, "the terminal went away")
-        if stdin_fd in ready:
-            try:
-                data = os.read(stdin_fd, 4096)
-            except OSError:
-                data = b""
-            if not data:
-                # The terminal is gone (EOF or EIO): nobody is left to type; leave the session.
-                session.close()
-                return SessionEnd(None, True, "the terminal closed")
-            cut = min((i for i in (data.find(bytes((k,))) for k in detach_keys) if i >= 0), default=-1)
-            if cut >= 0:
-                if forward:
-                    session.send_stdin(data[:cut])
-                session.close()
-                return SessionEnd(None, True, "detached")
-            if forward:
-                session.send_stdin(data)
+            ready = wait_readable([session, self.wake_r, self.stdin_fd], None)  # a signal wakes it via wake_r
+            if self.wake_r in ready:
+                os.read(self.wake_r, 512)
+            if self.signalled:
+                number = self.signalled[0]
+                return self._left(f"n9s got {signal.Signals(number).name}", signal=number,
+                                  hung_up=number == signal.SIGHUP)
+            if self.send_size is not None and self.resized.is_set():
+                self.send_size()  # before any keys, so a command typed after a resize sees the new size
+            if session in ready:
+                item = session.read(0)
+                if item is None and session.closed:
+                    return self._ended()
+                if item is not None:
+                    try:
+                        self._write(item[1])
+                    except OSError:
+                        return self._left("the terminal went away", hung_up=True)
+                    if self.on_output is not None:
+                        notify, self.on_output = self.on_output, None
+                        notify()
+            if self.stdin_fd in ready:
+                end = self._keys()
+                if end is not None:
+                    return end
+
+    def _keys(self) -> SessionEnd | None:
+        try:
+            data = os.read(self.stdin_fd, 4096)
+        except OSError:
+            data = b""
+        if not data:
+            # The terminal is gone (EOF or EIO): nobody is left to type; leave the session.
+            return self._left("the terminal closed", hung_up=True)
+        if self.asking:
+            return self._answer(data)
+        cut = min((i for i in (data.find(bytes((k,))) for k in self.detach_keys) if i >= 0), default=-1)
+        if cut < 0:
+            if self.forward:
+                self.session.send_stdin(data)
+            return None
+        if self.forward:
+            self.session.send_stdin(data[:cut])
+        if not self.leave_prompt:
+            return self._left("detached")
+        self.asking = True
+        self._show(self.leave_prompt)
+        rest = data[cut + 1:]
+        return self._answer(rest) if rest else None
+
+    def _answer(self, data: bytes) -> SessionEnd | None:
+        key = data[:1]
+        if key in LEAVE_END_KEYS or key in tuple(bytes((k,)) for k in self.detach_keys):
+            return self._left("detached")
+        if key in LEAVE_KEEP_KEYS:
+            return self._left("detached, kept running", kept=True)
+        self.asking = False  # any other key: back to the session (the key itself goes nowhere)
+        self._show(self.screen.status if self.screen is not None else "")
+        return None
+
+    def _show(self, text: str) -> None:
+        try:
+            if self.screen is not None:
+                self.screen.show(text)
+            elif text:
+                _write_all(self.stdout_fd, b"\r\n" + text.encode("utf-8", "replace") + b"\r\n")
+        except OSError:
+            pass
 
 
 def run_in_terminal(url: str, *, tty: bool, stdin: bool, hint: str = "", stdin_fd: int = 0, stdout_fd: int = 1,
-                    detach_keys: bytes = DETACH_KEY, reports_exit_code: bool = True) -> SessionEnd:
+                    detach_keys: bytes = DETACH_KEY, reports_exit_code: bool = True, leave_prompt: str = "",
+                    on_connected: Callable[[], None] | None = None,
+                    on_output: Callable[[], None] | None = None) -> SessionEnd:
     """Connect to `url` and pump it to the terminal on `stdin_fd`/`stdout_fd` until it ends. `hint` (one line of
-    our own text, already safe) is written first, so the user knows how to leave."""
+    our own text, already safe) names the target and how to leave: on a terminal it is the status line above a
+    clean screen (see SessionScreen), elsewhere the first line written. `on_connected` runs once the stream is
+    up (the runtime starts an exec's process then)."""
     session = StreamSession(url, reports_exit_code=reports_exit_code)
     try:
-        if hint:
+        if on_connected is not None:
+            on_connected()
+        screen = None
+        if os.isatty(stdout_fd):
+            screen = SessionScreen(lambda data: _write_all(stdout_fd, data),
+                                   lambda: terminal_size(stdout_fd) or terminal_size(stdin_fd), hint)
+        elif hint:
             _write_all(stdout_fd, hint.encode("utf-8", "replace") + b"\r\n")
         return pump_terminal(session, tty=tty, stdin=stdin, stdin_fd=stdin_fd, stdout_fd=stdout_fd,
-                             detach_keys=detach_keys)
+                             detach_keys=detach_keys, screen=screen, leave_prompt=leave_prompt,
+                             on_output=on_output)
     finally:
         session.close()
 
