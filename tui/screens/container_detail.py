@@ -8,7 +8,6 @@ from rich.table import Table
 from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Static
@@ -16,9 +15,11 @@ from textual.widgets import Static
 from n9s.widgets.footer import Footer
 from n9s.widgets.node_header import NodeHeader
 
+from .. import keys
 from ..model.detail import ContainerDetail, container_detail
 from ..render.detail import detail_sections
 from ..sanitize import sanitize_label
+from .keyed import Keyed, bindings, gated
 
 
 def detail_renderable(d: ContainerDetail) -> Group:
@@ -33,13 +34,11 @@ def detail_renderable(d: ContainerDetail) -> Group:
     return Group(*parts)
 
 
-class ContainerDetailScreen(Screen):
-    BINDINGS = [
-        Binding("escape,q", "app.pop_screen", "Back", id="detail-back", tooltip="Back to the containers"),
-        Binding("l", "logs", "Logs", id="detail-logs", tooltip="Logs of this container"),
-        Binding("d", "describe", "Describe", id="detail-describe", tooltip="CRI verbose status"),
-        Binding("s", "shell", "Shell", id="detail-shell", tooltip="Shell in this container"),
-    ]
+class ContainerDetailScreen(Keyed, Screen):
+    KEYS = keys.CONTAINER_DETAIL
+    BINDINGS = bindings(KEYS)
+    key_kind = "container"
+    help_title = "Container"
 
     def __init__(self, container_id: str) -> None:
         super().__init__()
@@ -58,6 +57,7 @@ class ContainerDetailScreen(Screen):
 
     def show_picture(self, picture) -> None:
         self.query_one(NodeHeader).show(picture, bool(getattr(self.app, "readonly", False)))
+        self.follow_session()
         if picture is None:
             return
         row = picture.container(self.container_id)
@@ -75,11 +75,14 @@ class ContainerDetailScreen(Screen):
         self._facts = detail.facts
         self.app.call_from_thread(self.query_one("#detail", Static).update, detail_renderable(detail))
 
+    @gated
     def action_logs(self) -> None:
         self.app.open_logs("container", self.container_id, previous=False)  # type: ignore[attr-defined]
 
+    @gated
     def action_describe(self) -> None:
         self.app.open_describe("container", self.container_id)  # type: ignore[attr-defined]
 
+    @gated
     def action_shell(self) -> None:
         self.app.open_shell("container", self.container_id)  # type: ignore[attr-defined]
