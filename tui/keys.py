@@ -58,7 +58,7 @@ def _sort(key: str, column: str) -> KeyAction:
 LOGS = KeyAction("view-logs", "l", "logs", "Logs", "Logs of the selected row (through the API when the file is not "
                  "on this machine)", views=WORKLOADS)
 PREVIOUS_LOGS = KeyAction("view-previous-logs", "p", "previous_logs", "Previous logs",
-                          "Logs of the attempt before the current one", views=("containers", "tasks"))
+                          "The previous attempt's logs (after a restart)", views=("containers", "tasks"))
 DESCRIBE = KeyAction("view-describe", "d", "describe", "Describe", "What the runtime (and the API) say about it",
                      needs=NEEDS_RUNTIME, needs_for=(("pod", RUNTIME_OR_API),),
                      views=(*WORKLOADS, "snapshots", "images"))
