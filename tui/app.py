@@ -19,9 +19,9 @@ from . import keys
 from .failures import failure_line
 from .model.picture import NodePicture
 from .palette import NodeCommands
-from .screens.keyed import bindings
 from .refresh_loop import RefreshLoop
 from .sanitize import sanitize_label
+from .screens.keyed import bindings
 from .viewspec import ViewSpec, find_view
 
 log = logging.getLogger("n9s")
