@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import asyncio
+import html
+import re
 import time
 
 from textual.app import App
@@ -66,3 +68,22 @@ async def wait_for(pilot, predicate, timeout=15.0):
 def table_rows(app) -> list[list[str]]:
     table = app.screen.query_one(ResourceTable)
     return [[str(c) for c in table.get_row_at(i)] for i in range(table.row_count)]
+
+
+def screen_text(app) -> str:
+    """What the terminal shows now, as plain text (from the app's own screenshot)."""
+    svg = app.export_screenshot()
+    return html.unescape(re.sub(r"<[^>]*>", "", svg.split("</style>")[-1])).replace("\xa0", " ")
+
+
+def record_notifications(app, into: list | None = None, tag=None) -> list:
+    """Every notification the app shows from now on, appended to `into`: the message, or (*tag(), message)."""
+    lines = [] if into is None else into
+    notify = app.notify
+
+    def recording(message, *args, **kwargs):
+        lines.append(str(message) if tag is None else (*tag(), str(message)))
+        return notify(message, *args, **kwargs)
+
+    app.notify = recording
+    return lines

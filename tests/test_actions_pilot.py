@@ -243,21 +243,20 @@ async def test_two_marked_rows_are_counted_and_escape_changes_nothing(demo_node,
         await pilot.press("q")
 
 
-async def test_readonly_greys_the_keys_and_opens_no_dialog(demo_node, pods, cri, tmp_path):
+async def test_readonly_marks_the_keys_says_why_and_opens_no_dialog(demo_node, pods, cri, tmp_path):
     pod = pods("uiro", sleeper=SLEEPER)
     h = Harness(demo_node, tmp_path / "audit.jsonl", readonly=True)
     async with asyncio.timeout(TEST_BUDGET_S), h.run() as pilot:
         await show_pod(h, pilot, pod, ["sleeper"])
-        bindings = h.app.screen.active_bindings
-        assert bindings["ctrl+k"].enabled is False and bindings["ctrl+d"].enabled is False
-        assert bindings["l"].enabled is True  # reading stays
         footer = {k.key: k for k in h.app.screen.query(FooterKey)}
         assert footer["ctrl+k"].has_class("-disabled") and footer["ctrl+d"].has_class("-disabled")
+        assert not footer["l"].has_class("-disabled")  # reading stays
 
         await pilot.press("ctrl+k")
         await pilot.press("ctrl+d")
         await pilot.pause(0.3)
         assert isinstance(h.app.screen, BrowserScreen)
+        assert h.notifications("warning") == ["read-only: stop/kill is disabled", "read-only: delete is disabled"]
         assert not h.actions_started()
         assert cri.container_status(pod.container("sleeper")).state == "RUNNING"
         assert h.audit.entries() == []

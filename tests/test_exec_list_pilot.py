@@ -153,7 +153,7 @@ async def test_read_only_refuses_ending_an_exec(demo_node, list_pod, other_clien
         await open_detail(pilot, cid)
         assert await wait_for(pilot, lambda: listed(app, pid), TIMEOUT_S)
         await pilot.press("ctrl+k")
-        assert await wait_for(pilot, lambda: "ending an exec refused: n9s runs read-only" in notes(app), TIMEOUT_S)
+        assert await wait_for(pilot, lambda: "read-only: end exec is disabled" in notes(app), TIMEOUT_S)
         assert isinstance(app.screen, ContainerDetailScreen)
     actions = Actions(cri, ctd, readonly=True, audit=AuditLog(tmp_path / "audit.jsonl"))
     with pytest.raises(ReadOnlyRefused):

@@ -28,6 +28,8 @@ BAD_CONFIGS = {
     "not TOML": ("readonly = true\ntheme = [oops\n", 2, "not valid TOML"),
     "keymap value not a string": ('readonly = true\n[keymap]\n"command" = 3\n', 3,
                                   "keymap: 'command' must be a string of keys"),
+    "keymap id that names no key": ('readonly = true\n[keymap]\n"view-log" = "L"\n', 3,
+                                    "keymap: no key has the id 'view-log'"),
     "refresh negative": ("refresh = -1\n", 1, "refresh must be a positive number"),
     "not UTF-8": (b"readonly = true\n\n# caf\xe9\n", 3, "is not UTF-8 text"),
 }

@@ -14,6 +14,7 @@ from functools import partial
 from typing import Any, Callable, Sequence
 
 from .actions import DEFAULT_GRACE_S, ActionResult, Target
+from .keys import session_of
 from .model.picture import ContainerRow, NodePicture, PodRow
 from .sanitize import sanitize_label
 from .sources.errors import ReadOnlyRefused, SourceError
@@ -362,10 +363,10 @@ def confirm_delete(app: Any, kind: str, keys: list[str]) -> None:
         return
     from .screens.confirm import DeleteDialog
 
-    kube = getattr(app.actions, "kube", None)
-    # An ApiSide that found no kubeconfig (or has not connected yet) has no client to delete with.
-    api = kube is not None and getattr(kube, "client", True) is not None
-    app.push_screen(DeleteDialog(kind, subjects, api_available=api), callback=partial(start, app, subjects))
+    # Only what this session can do is offered: no runtime removal in remote mode, no API delete without the API.
+    session = session_of(app)
+    app.push_screen(DeleteDialog(kind, subjects, api_available=session.api, runtime_available=session.runtime),
+                    callback=partial(start, app, subjects))
 
 
 def start(app: Any, subjects: Sequence[Subject], choice: Choice | None) -> None:

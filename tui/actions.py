@@ -59,6 +59,13 @@ class Actions:
         self.kube = kube
         self.sessions = ExecSessions()  # the exec processes n9s started, ended when the user leaves them
 
+    def _runtime(self) -> Any:
+        # Remote mode has no runtime client: a runtime action fails as a SourceError (audited), never an
+        # AttributeError.
+        if self.cri is None:
+            raise SourceError("not available in remote mode: needs the node's runtime socket")
+        return self.cri
+
     def _refuse_if_readonly(self, action: str, target: Target) -> None:
         if self.readonly:
             log.warning("refused %s on %s: read-only mode", action, target.id)
@@ -83,7 +90,7 @@ class Actions:
     def stop_container(self, target: Target, grace_s: int = DEFAULT_GRACE_S) -> ActionResult:
         grace_s = max(0, int(grace_s))
         return self._run("stop-container", target, {"grace_period_s": grace_s},
-                         lambda: self.cri.stop_container(target.id, grace_s))
+                         lambda: self._runtime().stop_container(target.id, grace_s))
 
     def kill_container(self, target: Target, signal: str = "SIGKILL") -> ActionResult:
         number = signal_number(signal)
@@ -94,14 +101,14 @@ class Actions:
                          lambda: self.containerd.kill(target.id, number))
 
     def remove_container(self, target: Target) -> ActionResult:
-        return self._run("remove-container", target, {}, lambda: self.cri.remove_container(target.id))
+        return self._run("remove-container", target, {}, lambda: self._runtime().remove_container(target.id))
 
     # ---- pods ----
     def stop_pod(self, target: Target) -> ActionResult:
-        return self._run("stop-pod", target, {}, lambda: self.cri.stop_pod_sandbox(target.id))
+        return self._run("stop-pod", target, {}, lambda: self._runtime().stop_pod_sandbox(target.id))
 
     def remove_pod(self, target: Target) -> ActionResult:
-        return self._run("remove-pod", target, {}, lambda: self.cri.remove_pod_sandbox(target.id))
+        return self._run("remove-pod", target, {}, lambda: self._runtime().remove_pod_sandbox(target.id))
 
     def delete_pod_api(self, target: Target, grace_s: int = DEFAULT_GRACE_S) -> ActionResult:
         self._refuse_if_readonly("delete-pod", target)
@@ -117,7 +124,7 @@ class Actions:
         result: dict[str, Any] = {}
 
         def call() -> None:
-            result["r"] = self.cri.exec_sync(target.id, list(argv), timeout_s)
+            result["r"] = self._runtime().exec_sync(target.id, list(argv), timeout_s)
 
         outcome = self._run("exec", target, {"argv": list(argv), "timeout_s": timeout_s}, call)
         return outcome, result.get("r")
@@ -127,7 +134,7 @@ class Actions:
         result: dict[str, Any] = {}
 
         def call() -> None:
-            result["url"] = self.cri.exec_url(target.id, list(argv), tty=tty, stdin=stdin)
+            result["url"] = self._runtime().exec_url(target.id, list(argv), tty=tty, stdin=stdin)
 
         outcome = self._run("shell", target, {"argv": list(argv), "tty": tty}, call)
         return outcome, result.get("url")
@@ -138,7 +145,7 @@ class Actions:
         result: dict[str, Any] = {}
 
         def call() -> None:
-            result["url"] = self.cri.attach_url(target.id, tty=tty, stdin=stdin)
+            result["url"] = self._runtime().attach_url(target.id, tty=tty, stdin=stdin)
 
         keys = stdin if forward_keys is None else forward_keys
         outcome = self._run("attach", target, {"stdin": keys, "tty": tty, "mode": "input" if keys else "read-only"},

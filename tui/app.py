@@ -10,14 +10,16 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from textual.app import App
-from textual.binding import Binding
 from textual.message import Message
 from textual.worker import Worker, WorkerState
 
+from . import keys
+from .failures import failure_line
 from .model.picture import NodePicture
 from .palette import NodeCommands
 from .refresh_loop import RefreshLoop
 from .sanitize import sanitize_label
+from .screens.keyed import bindings
 from .viewspec import ViewSpec, find_view
 
 log = logging.getLogger("n9s")
@@ -43,11 +45,7 @@ class PictureReady(Message):
 class N9sApp(App):
     TITLE = "n9s"
     COMMANDS = App.COMMANDS | {NodeCommands}
-    BINDINGS = [
-        Binding("q", "quit", "Quit", id="quit", tooltip="Quit n9s", show=False),
-        Binding("ctrl+c", "quit", "Quit", id="quit-ctrl-c", show=False, priority=True),
-        Binding("ctrl+r", "refresh_now", "Refresh", id="refresh", show=False, tooltip="Refresh now"),
-    ]
+    BINDINGS = bindings(keys.APP)
 
     def __init__(self, collector: Any, config: AppConfig | None = None, *, events: Any = None, actions: Any = None,
                  first_refresh: Any = None):
@@ -87,6 +85,11 @@ class N9sApp(App):
                         "theme", severity="warning", timeout=20, markup=False)
         if self.config.keymap:
             self.set_keymap(self.config.keymap)
+            unknown = sorted(set(self.config.keymap) - keys.keymap_ids())
+            if unknown:
+                names = ", ".join(sanitize_label(name, 40) for name in unknown)
+                self.notify(f"config [keymap]: no key has the id {names}; ignored", severity="warning", timeout=10,
+                            markup=False)
 
         self.push_screen(BrowserScreen(self.config.start_view))
         self._refresher.start()
@@ -210,7 +213,7 @@ class N9sApp(App):
         """A background task (a worker, the refresh loop) failed: tell the user, log the traceback, keep running."""
         log.error("worker %s failed: %r", name, err, exc_info=err)
         what = sanitize_label(name or "background task", 60)
-        self.notify(f"{what} failed: {sanitize_label(str(err), 300)} (details in the log file)", severity="error",
+        self.notify(f"{what} failed: {failure_line(err)} (details in the log file)", severity="error",
                     timeout=8, markup=False)
 
     def action_refresh_now(self) -> None:
@@ -257,11 +260,12 @@ class N9sApp(App):
             self._stop.wait(1.0)  # reconnect: containerd may be restarting
 
     # ---- screens ----
-    def open_help(self, view: ViewSpec) -> None:
-        from .screens.help import HelpScreen
+    def open_help(self) -> None:
+        """`?` on any screen: the keys that screen has now."""
+        from .screens.help import HelpScreen, help_rows
 
-        bindings = [b for b in self.screen.BINDINGS if hasattr(b, "key")]
-        self.push_screen(HelpScreen(view, bindings, self.readonly))
+        screen = self.screen
+        self.push_screen(HelpScreen(help_rows(screen), getattr(screen, "help_title", "") or "this screen"))
 
     def open_container_detail(self, container_id: str) -> None:
         from .screens.container_detail import ContainerDetailScreen

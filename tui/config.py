@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .keys import keymap_ids
 from .sanitize import sanitize_label
 
 TEXT_KEYS = ("theme", "address", "pods_dir", "view", "namespace")
@@ -101,6 +102,9 @@ def _values(path: Path, text: str, data: dict[str, Any]) -> dict[str, Any]:
             for binding, keys in value.items():
                 if not isinstance(keys, str):
                     raise fail(f"keymap: {binding!r} must be a string of keys, not {_shown(keys)}", "keymap", binding)
+                if binding not in keymap_ids():
+                    raise fail(f"keymap: no key has the id {binding!r}", "keymap",
+                               binding)
         else:
             if not isinstance(value, str):
                 raise fail(f"{key} must be a string, not {_shown(value)}")

@@ -7,6 +7,8 @@ from typing import Any, Callable
 
 import yaml
 
+from .sources.errors import SourceError
+
 
 def to_yaml(data: Any) -> str:
     return yaml.safe_dump(data, sort_keys=False, default_flow_style=False, allow_unicode=True, width=120)
@@ -68,9 +70,15 @@ def describe_loader(app: Any, kind: str, key: str) -> tuple[str, Callable[[], st
             if api is not None:
                 doc["api"] = api_summary(api, pod.flags)
             if cri is not None and not key.startswith("api:"):
-                status = cri.pod_sandbox_status(key, verbose=True)
-                doc.update({"sandbox": _plain(status.sandbox), "ip": status.ip, "network": status.network_mode,
-                            "info": status.info})
+                try:
+                    status = cri.pod_sandbox_status(key, verbose=True)
+                except SourceError as err:
+                    if not doc:
+                        raise
+                    doc["runtime"] = f"not read: {err}"  # the runtime is away: the API's part still shows
+                else:
+                    doc.update({"sandbox": _plain(status.sandbox), "ip": status.ip, "network": status.network_mode,
+                                "info": status.info})
             return to_yaml(doc)
         return f"describe pod sandbox {key[:13]}", load
     if kind in ("container", "task"):

@@ -121,6 +121,8 @@ def pick_shell(actions: Any, target: Target,
 def container_io(cri: Any, container_id: str) -> ContainerIO:
     """TTY and stdin of the main process, from the verbose ContainerStatus (the CRI config the runtime keeps;
     the OCI spec's process.terminal when the config is missing)."""
+    if cri is None:  # remote mode: the key is not offered there; this covers any other way in
+        raise SourceError("attach is not available in remote mode: needs the node's runtime socket")
     status = cri.container_status(container_id, verbose=True)
     config = status.info.get("config")
     config = config if isinstance(config, dict) else {}

@@ -1,18 +1,41 @@
-"""ctrl+p: jump to a pod or a container by name, and switch views by name."""
+"""ctrl+p: jump to a pod or a container by name, switch views by name, and run an action of the screen it was opened
+on by its name (the registry's wording, the key it has now, and the screen's gate: what this session cannot do is
+not offered, what read-only mode refuses is marked)."""
 from __future__ import annotations
 
 from functools import partial
 
 from textual.command import Hit, Hits, Provider
 
+from . import keys
 from .sanitize import sanitize_label
 from .viewspec import VIEWS
 
 
 class NodeCommands(Provider):
+    def _actions(self):
+        screen, app = self.screen, self.app
+        state_of = getattr(screen, "key_state", None)
+        if state_of is None:
+            return
+        seen: set[str] = set()
+        for active in screen.active_bindings.values():
+            binding = active.binding
+            entry = keys.by_id(binding.id) if binding.id else None
+            if entry is None or entry.section or entry.id in seen:
+                continue  # only the screen's own actions (navigation has its keys)
+            seen.add(entry.id)
+            state = state_of(binding.action)
+            if not state.shown:
+                continue
+            note = " (disabled: read-only)" if state.readonly else ""
+            yield (f"{entry.description} ({app.get_key_display(binding)})", entry.what + note,
+                   partial(app.run_action, binding.action, screen))
+
     def _targets(self):
         app = self.app
         picture = getattr(app, "picture", None)
+        yield from self._actions()
         for view in VIEWS:
             yield f"view {view.name}", f"switch to :{view.name}", partial(_switch_view, app, view.name)
         if picture is None:

@@ -1,4 +1,5 @@
-"""Textual's Footer, without two upstream leaks that keep removed widgets' memory alive for as long as n9s runs.
+"""Textual's Footer, showing only what the screen's key gate offers (`key_state`), and without two ways Textual
+(8.2) keeps removed widgets' memory alive for as long as n9s runs.
 
 Both were found by bench/soak.py (memory that kept growing while views were switched and log views opened and
 closed), and a footer recomposes exactly when widgets have just gone (a view switch, a filter, a screen closed), so
@@ -37,4 +38,15 @@ class Footer(TextualFooter):
         for entries in watchers.values():
             entries[:] = [(node, callback) for node, callback in entries if not (node._closing or node._closed)]
         _forget_removed_widgets_styles()
-        yield from super().compose()
+        # A screen whose keys come from the registry says what each key may do now: a key this session cannot
+        # do at all is left out, one read-only mode refuses is shown dimmed (pressing it says why).
+        state_of = getattr(self.screen, "key_state", None)
+        for widget in super().compose():
+            action = getattr(widget, "action", None)
+            if state_of is not None and isinstance(action, str):
+                state = state_of(action)
+                if not state.shown:
+                    continue
+                if state.refused:
+                    widget.add_class("-disabled")
+            yield widget

@@ -40,6 +40,9 @@ class StatusFacts:
 
 
 def status_facts(collector: Any, row: ContainerRow) -> StatusFacts:
+    if getattr(collector, "cri", None) is None:  # remote mode: the node's runtime is not here to ask
+        return StatusFacts(row.state, log_path=row.log_path,
+                           error="mounts and snapshot need the node's runtime socket (remote mode)")
     try:
         status = collector.cri.container_status(row.id, verbose=True)
     except SourceError as err:
@@ -61,7 +64,8 @@ def container_detail(collector: Any, row: ContainerRow, facts: StatusFacts | Non
     figures = row.figures
     processes: tuple[ProcessRow, ...] = ()
     reader = collector.cgroups
-    known = collector._known.get(row.id)  # noqa: SLF001 - the collector owns resolved cgroup locations
+    # The collector owns resolved cgroup locations (the remote collector has none: no cgroups here).
+    known = collector._known.get(row.id) if reader is not None else None  # noqa: SLF001
     if reader is not None and known is not None and known.location is not None and row.state == "RUNNING":
         try:
             full = reader.read(known.location, full=True)

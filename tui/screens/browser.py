@@ -7,7 +7,6 @@ from dataclasses import dataclass, replace
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Vertical
 from textual.widgets import Input, Static
 
@@ -16,31 +15,19 @@ from n9s.widgets.node_header import NodeHeader
 from n9s.widgets.prompt_input import PromptInput
 from n9s.widgets.resource_table import ResourceTable
 
+from .. import keys
 from ..filtering import RowFilter
 from ..model.picture import NodePicture
 from ..render.table import Row, sort_rows
 from ..sanitize import sanitize_label
 from ..viewspec import COLLECTION_NEEDS, VIEWS, ViewSpec, find_view
 from .base import N9sScreen
-
-# Keys of one view (e.g. logs, shell) are declared on the view spec; the screen binds every such action once and
-# check_action hides those the current view lacks, or that read-only mode forbids.
-VIEW_ACTIONS = {
-    "logs": ("l", "Logs"),
-    "previous_logs": ("p", "Previous logs"),
-    "describe": ("d", "Describe"),
-    "yaml": ("y", "YAML"),
-    "shell": ("s", "Shell"),
-    "attach": ("a", "Attach"),
-    "exec_once": ("x", "Run command"),
-    "kill": ("ctrl+k", "Kill/stop"),
-    "delete": ("ctrl+d", "Delete"),
-    "mark": ("space", "Mark"),
-}
+from .keyed import Keyed, bindings, gated
 
 RUNTIME_ONLY = ("task", "snapshot", "image")
 
-SORT_SHORTCUTS = {"N": "NAME", "A": "AGE", "C": "CPU", "M": "MEM", "S": "STATUS", "R": "RESTARTS"}
+# The row actions by their action name: check_action keeps each to the views the registry names.
+ROW_ACTIONS = {a.action: a for a in keys.ROW_ACTIONS}
 
 
 @dataclass(frozen=True)
@@ -54,29 +41,9 @@ class Frame:
     cursor_key: str | None = None
 
 
-class BrowserScreen(N9sScreen):
-    BINDINGS = [
-        Binding("colon", "command", "Command", id="command", tooltip="Switch view: :pods :co :tasks :snap :img :node"),
-        Binding("slash", "filter", "Filter", id="filter", tooltip="Filter rows: regex, !inverse, -l key=value"),
-        Binding("escape", "back", "Back", id="back", tooltip="Clear the filter, or go back one level"),
-        Binding("enter", "enter", "Open", id="enter", tooltip="Drill down into the selected row"),
-        Binding("question_mark", "help", "Help", id="help", tooltip="Keys of this view"),
-        Binding("less_than_sign", "sort_left", "Sort ←", id="sort-left", show=False, tooltip="Sort by the column left"),
-        Binding("greater_than_sign", "sort_right", "Sort →", id="sort-right", show=False,
-                tooltip="Sort by the column right"),
-        Binding("exclamation_mark", "sort_reverse", "Reverse", id="sort-reverse", show=False,
-                tooltip="Reverse the sort order"),
-        *[
-            Binding(key, f"sort_by('{col}')", f"Sort {col.lower()}", id=f"sort-{col.lower()}", show=False,
-                    tooltip=f"Sort by {col}; again to reverse")
-            for key, col in SORT_SHORTCUTS.items()
-        ],
-        *[
-            Binding(key, action, desc, id=f"view-{action.replace('_', '-')}", show=action != "mark",
-                    tooltip=f"{desc} (selected or marked rows)")
-            for action, (key, desc) in VIEW_ACTIONS.items()
-        ],
-    ]
+class BrowserScreen(Keyed, N9sScreen):
+    KEYS = keys.BROWSER
+    BINDINGS = bindings(KEYS)
 
     DEFAULT_CSS = """
     BrowserScreen #crumbs { height: 1; background: $boost; color: $text-muted; padding: 0 1; }
@@ -126,6 +93,14 @@ class BrowserScreen(N9sScreen):
     def readonly(self) -> bool:
         return bool(getattr(self.app, "readonly", False))
 
+    @property
+    def key_kind(self) -> str:  # type: ignore[override]
+        return self.frame.view.kind
+
+    @property
+    def help_title(self) -> str:  # type: ignore[override]
+        return self.frame.view.title
+
     def on_mount(self) -> None:
         self.picture = getattr(self.app, "picture", None)
         self.render_frame(columns_changed=True)
@@ -137,6 +112,7 @@ class BrowserScreen(N9sScreen):
         if self._table is None or not self._table.is_attached:
             return  # not composed yet, or already torn down: on_mount renders the latest picture
         self.render_frame()
+        self.follow_session()
 
     def _rows(self) -> list[Row]:
         """The frame's rows: rendered and sorted once per (picture, view, sort), filtered on every call."""
@@ -212,12 +188,11 @@ class BrowserScreen(N9sScreen):
 
     # ---- key availability ----
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action in VIEW_ACTIONS:
-            spec = next((k for k in self.frame.view.keys if k.action == action), None)
-            if spec is None:
-                return False
-            if spec.dangerous and self.readonly:
-                return None  # greyed: visible but disabled
+        # A row action exists only in the views the registry names. Where it exists, its key always reaches the
+        # action (the gate says why it refuses: read-only, remote mode); the footer and `?` ask the same gate.
+        entry = ROW_ACTIONS.get(action)
+        if entry is not None and self.frame.view.name not in entry.views:
+            return False
         return True
 
     # ---- navigation ----
@@ -277,7 +252,7 @@ class BrowserScreen(N9sScreen):
                 self.push(Frame(target, context=pod.id, context_label=f"{pod.namespace}/{pod.name}"))
         elif view.kind in ("container", "task"):
             self.app.open_container_detail(key)  # type: ignore[attr-defined]
-        else:
+        elif view.name in keys.DESCRIBE.views:
             self.action_describe()
 
     # ---- prompt: `:` and `/` ----
@@ -361,61 +336,68 @@ class BrowserScreen(N9sScreen):
     def action_sort_reverse(self) -> None:
         self._sort(self.frame.sort_index if self.frame.sort_index is not None else 0, not self.frame.reverse)
 
-    # ---- everything else is the app's (screens, actions) ----
-    def action_help(self) -> None:
-        self.app.open_help(self.frame.view)  # type: ignore[attr-defined]
-
+    # ---- everything else is the app's (screens, actions); `?` is the Keyed screen's ----
     def selected_keys(self) -> list[str]:
         if self.table.marked:
             return sorted(self.table.marked)
         key = self.table.current_key
         return [key] if key else []
 
+    @gated
     def action_mark(self) -> None:
         self.table.toggle_mark(self.table.current_key)
         self.table.action_cursor_down()
         self._render_crumbs(self.table.row_count)
 
+    @gated
     def action_describe(self) -> None:
         key = self.table.current_key
         if key:
             self.app.open_describe(self.frame.view.kind, key)  # type: ignore[attr-defined]
 
+    @gated
     def action_yaml(self) -> None:
         key = self.table.current_key
         if key:
             self.app.open_yaml(key)  # type: ignore[attr-defined]
 
+    @gated
     def action_logs(self) -> None:
         key = self.table.current_key
         if key:
             self.app.open_logs(self.frame.view.kind, key, previous=False)  # type: ignore[attr-defined]
 
+    @gated
     def action_previous_logs(self) -> None:
         key = self.table.current_key
         if key:
             self.app.open_logs(self.frame.view.kind, key, previous=True)  # type: ignore[attr-defined]
 
+    @gated
     def action_shell(self) -> None:
         key = self.table.current_key
         if key:
             self.app.open_shell(self.frame.view.kind, key)  # type: ignore[attr-defined]
 
+    @gated
     def action_attach(self) -> None:
         key = self.table.current_key
         if key:
             self.app.open_attach(key)  # type: ignore[attr-defined]
 
+    @gated
     def action_exec_once(self) -> None:
         key = self.table.current_key
         if key:
             self.app.open_exec_once(key)  # type: ignore[attr-defined]
 
+    @gated
     def action_kill(self) -> None:
         keys = self.selected_keys()
         if keys:
             self.app.confirm_kill(self.frame.view.kind, keys)  # type: ignore[attr-defined]
 
+    @gated
     def action_delete(self) -> None:
         keys = self.selected_keys()
         if keys:

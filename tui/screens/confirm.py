@@ -225,18 +225,24 @@ class KillDialog(ActionDialog):
 
 class DeleteDialog(ActionDialog):
     """ctrl-d. Containers: remove (CRI RemoveContainer). Pods: remove the sandbox from the runtime, or, when the
-    Kubernetes API is configured, delete the pod through it (the default unless every pod is static)."""
+    Kubernetes API is configured, delete the pod through it (the default unless every pod is static; the only way
+    when there is no runtime here)."""
 
-    def __init__(self, kind: str, subjects: Sequence[Subject], *, api_available: bool = False) -> None:
-        if kind == "pod" and api_available:
-            operations: tuple[str, ...] = (DELETE_API, REMOVE)
+    def __init__(self, kind: str, subjects: Sequence[Subject], *, api_available: bool = False,
+                 runtime_available: bool = True) -> None:
+        if kind == "pod" and api_available and not runtime_available:
+            operations: tuple[str, ...] = (DELETE_API,)  # remote mode: the API is the only way
+            operation = DELETE_API
+        elif kind == "pod" and api_available:
+            operations = (DELETE_API, REMOVE)
             operation = REMOVE if all(s.static for s in subjects) else DELETE_API
         else:
             operations, operation = (REMOVE,), REMOVE
         super().__init__(kind, subjects, operations, operation)
 
     def compose_fields(self) -> ComposeResult:
-        if DELETE_API in self.operations:
+        if len(self.operations) > 1:
             yield self._mode_radio({DELETE_API: "Delete through the Kubernetes API (the kubelet stops it)",
                                     REMOVE: "Remove from the runtime only (CRI RemovePodSandbox)"})
+        if DELETE_API in self.operations:
             yield self._grace_field()

@@ -8,17 +8,18 @@ from rich.table import Table
 from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
 from n9s.widgets.footer import Footer
 from n9s.widgets.node_header import NodeHeader
 
+from .. import keys
 from ..model.detail import ContainerDetail, container_detail
 from ..render.detail import detail_sections
 from ..sanitize import sanitize_label
 from .base import N9sScreen
+from .keyed import Keyed, bindings, gated
 
 
 def detail_renderable(d: ContainerDetail) -> Group:
@@ -33,14 +34,11 @@ def detail_renderable(d: ContainerDetail) -> Group:
     return Group(*parts)
 
 
-class ContainerDetailScreen(N9sScreen):
-    BINDINGS = [
-        Binding("escape,q", "app.pop_screen", "Back", id="detail-back", tooltip="Back to the containers"),
-        Binding("l", "logs", "Logs", id="detail-logs", tooltip="Logs of this container"),
-        Binding("d", "describe", "Describe", id="detail-describe", tooltip="CRI verbose status"),
-        Binding("s", "shell", "Shell", id="detail-shell", tooltip="Shell in this container"),
-        Binding("ctrl+k", "end_exec", "End exec", id="detail-end-exec", tooltip="End one of its exec processes"),
-    ]
+class ContainerDetailScreen(Keyed, N9sScreen):
+    KEYS = keys.CONTAINER_DETAIL
+    BINDINGS = bindings(KEYS)
+    key_kind = "container"
+    help_title = "Container"
 
     def __init__(self, container_id: str) -> None:
         super().__init__()
@@ -60,6 +58,7 @@ class ContainerDetailScreen(N9sScreen):
 
     def show_picture(self, picture) -> None:
         self.query_one(NodeHeader).show(picture, bool(getattr(self.app, "readonly", False)))
+        self.follow_session()
         if picture is None:
             return
         row = picture.container(self.container_id)
@@ -81,15 +80,19 @@ class ContainerDetailScreen(N9sScreen):
         self._shown = detail
         self.query_one("#detail", Static).update(detail_renderable(detail))
 
+    @gated
     def action_logs(self) -> None:
         self.app.open_logs("container", self.container_id, previous=False)  # type: ignore[attr-defined]
 
+    @gated
     def action_describe(self) -> None:
         self.app.open_describe("container", self.container_id)  # type: ignore[attr-defined]
 
+    @gated
     def action_shell(self) -> None:
         self.app.open_shell("container", self.container_id)  # type: ignore[attr-defined]
 
+    @gated
     def action_end_exec(self) -> None:
         from ..exec_end_flow import confirm_end_exec
 

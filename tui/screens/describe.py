@@ -1,24 +1,27 @@
 """`d` and `y`: a scrollable, searchable text document (YAML or JSON of what the runtime says)."""
 from __future__ import annotations
 
+import logging
+
 from textual import on, work
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.widgets import Input, Static, TextArea
 
 from n9s.widgets.footer import Footer
 
+from .. import keys
+from ..failures import failure_line
 from ..sanitize import sanitize_text
 from .base import N9sScreen
+from .keyed import Keyed, bindings
+
+log = logging.getLogger("n9s.describe")
 
 
-class DescribeScreen(N9sScreen):
-    BINDINGS = [
-        Binding("escape,q", "close", "Back", id="describe-back", tooltip="Back to the table"),
-        Binding("slash", "search", "Search", id="describe-search", tooltip="Search the text"),
-        Binding("n", "next_match", "Next", id="describe-next", tooltip="Next match"),
-        Binding("N", "previous_match", "Previous", id="describe-prev", tooltip="Previous match"),
-    ]
+class DescribeScreen(Keyed, N9sScreen):
+    KEYS = keys.DESCRIBE_SCREEN
+    BINDINGS = bindings(KEYS)
+    help_title = "Describe"
     DEFAULT_CSS = """
     DescribeScreen #title { height: 1; background: $boost; padding: 0 1; }
     DescribeScreen #search { display: none; }
@@ -45,8 +48,9 @@ class DescribeScreen(N9sScreen):
     def load(self) -> None:
         try:
             text = self.loader()
-        except Exception as err:  # noqa: BLE001 - shown to the user, logged by the app
-            text = f"could not load: {err}"
+        except Exception as err:  # noqa: BLE001 - shown to the user in one line, the traceback logged
+            log.warning("%s: could not load", self.doc_title, exc_info=err)
+            text = f"could not load: {failure_line(err)}"
         self.app.call_from_thread(self._show, "\n".join(sanitize_text(line, tab_size=2) for line in text.split("\n")))
 
     def _show(self, text: str) -> None:

@@ -9,20 +9,20 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.screen import ModalScreen
 from textual.widgets import Button, RadioButton, RadioSet, Static
 
 from ..model.picture import ExecRow
 from ..render.detail import owner_text
 from ..sanitize import sanitize_label
 from ..sources.exec_procs import HANGUP_GRACE_S
+from .base import N9sModalScreen
 
 
 def exec_choice_label(e: ExecRow) -> str:
     return f"pid {e.pid}  {sanitize_label(e.command, 60) or '?'}  ({owner_text(e.owner)})"
 
 
-class EndExecDialog(ModalScreen[ExecRow | None]):
+class EndExecDialog(N9sModalScreen[ExecRow | None]):
     BINDINGS = [Binding("escape", "cancel", "Cancel", id="end-exec-cancel", tooltip="Close; change nothing")]
     DEFAULT_CSS = """
     EndExecDialog { align: center middle; }

@@ -10,13 +10,14 @@ from typing import Any, Callable
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
 from textual.widgets import Input, Static
 
+from .. import keys
 from ..sanitize import sanitize_label, sanitize_text
 from ..sources.errors import ReadOnlyRefused, SourceError
 from .base import N9sModalScreen
+from .keyed import bindings
 
 MAX_LINES_PER_STREAM = 2000  # ExecSync may return up to 16 MiB; beyond this the panel says how much it left out
 
@@ -71,7 +72,7 @@ class ExecPanel(N9sModalScreen[None]):
     """A command prompt over one container. `run(argv)` performs the ExecSync through the action layer and returns
     `(ActionResult, ExecResult | None)`; it runs on a worker thread."""
 
-    BINDINGS = [Binding("escape", "close", "Close", id="exec-close", tooltip="Close the panel")]
+    BINDINGS = bindings(keys.EXEC_PANEL)
     DEFAULT_CSS = """
     ExecPanel { align: center middle; }
     ExecPanel > Vertical { width: 110; max-width: 100%; height: 85%; border: round $accent; background: $surface; }

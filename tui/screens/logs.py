@@ -12,17 +12,18 @@ import time
 
 from textual import on
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.widgets import Input, Static
 
 from n9s.widgets.footer import Footer
 from n9s.widgets.log_view import LogView
 
+from .. import keys
 from ..sanitize import sanitize_label
 from ..sources.errors import NotFound, SourceError
 from ..sources.log_history import previous_attempt_path
 from ..sources.log_lines import IndexedLines, MergedLines, open_lines
 from .base import N9sScreen
+from .keyed import Keyed, bindings
 
 __all__ = ["LogsScreen", "default_save_dir"]
 
@@ -49,7 +50,7 @@ def _previous_paths(path_or_paths):
     return [prev(p) for p in path_or_paths]
 
 
-class LogsScreen(N9sScreen):
+class LogsScreen(Keyed, N9sScreen):
     """Logs of one container (or several merged), K9s keys."""
 
     DEFAULT_CSS = """
@@ -60,29 +61,9 @@ class LogsScreen(N9sScreen):
     LogsScreen #log-prompt.shown { display: block; }
     """
 
-    BINDINGS = [
-        Binding("escape", "back", "Back", id="logs.back", tooltip="Close the prompt, clear the filter, or go back"),
-        Binding("q", "back", "Back", id="logs.quit", show=False, tooltip="Go back"),
-        Binding("slash", "prompt('search')", "Search", id="logs.search", tooltip="Search (regex); n/N next/previous"),
-        Binding("n", "search_next", "Next", id="logs.search-next", tooltip="Next search match"),
-        Binding("N", "search_previous", "Prev", id="logs.search-previous", show=False,
-                tooltip="Previous search match"),
-        Binding("ampersand", "prompt('filter')", "Filter", id="logs.filter",
-                tooltip="Show only lines matching a regex (empty: all)"),
-        Binding("s", "toggle_follow", "Follow", id="logs.follow", tooltip="Toggle following the end of the log"),
-        Binding("w", "toggle_wrap", "Wrap", id="logs.wrap", tooltip="Toggle wrapping long lines"),
-        Binding("t", "toggle_timestamps", "Time", id="logs.timestamps", tooltip="Toggle timestamps"),
-        Binding("g", "top", "Top", id="logs.top", show=False, tooltip="Jump to the first line"),
-        Binding("G", "bottom", "Bottom", id="logs.bottom", show=False, tooltip="Jump to the end and follow"),
-        Binding("ctrl+s", "save", "Save", id="logs.save", tooltip="Save the lines shown to a new 0600 file"),
-        Binding("0", "tail", "Tail", id="logs.tail", tooltip="All lines, following the end"),
-        Binding("1", "head", "Head", id="logs.head", tooltip="From the first line of the history"),
-        Binding("2", "since('2')", "1m", id="logs.since-1m", tooltip="Lines of the last minute"),
-        Binding("3", "since('3')", "5m", id="logs.since-5m", tooltip="Lines of the last 5 minutes"),
-        Binding("4", "since('4')", "15m", id="logs.since-15m", show=False, tooltip="Lines of the last 15 minutes"),
-        Binding("5", "since('5')", "30m", id="logs.since-30m", show=False, tooltip="Lines of the last 30 minutes"),
-        Binding("6", "since('6')", "1h", id="logs.since-1h", show=False, tooltip="Lines of the last hour"),
-    ]
+    KEYS = keys.LOGS_SCREEN
+    BINDINGS = bindings(KEYS)
+    help_title = "Logs"
 
     def __init__(self, path_or_paths, title: str, previous: bool = False, *, save_dir: str | None = None,
                  name: str | None = None, id: str | None = None) -> None:
