@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import os
 import re
+import select
 import subprocess
+import time
 
 import pytest
-from test_exec_app_terminal import Screen
+from test_exec_app_terminal import CSI, Screen
 
 pytestmark = pytest.mark.node
 
@@ -37,9 +39,21 @@ class RecordingScreen(Screen):
         self._seen = value
 
     def plain_transcript(self) -> bytes:
-        from test_exec_app_terminal import CSI
-
         return CSI.sub(b"", bytes(self.transcript))
+
+    def read_for(self, seconds: float) -> None:
+        """Take what n9s paints for `seconds` (it would block on a full terminal if nobody read)."""
+        deadline = time.monotonic() + seconds
+        while (left := deadline - time.monotonic()) > 0:
+            if select.select([self.master], [], [], left)[0]:
+                try:
+                    self.seen += os.read(self.master, 65536)
+                except OSError:
+                    return
+
+    def shows(self, pattern: bytes) -> bool:
+        """Whether what was painted since the last match shows `pattern`."""
+        return re.search(pattern, CSI.sub(b"", self.seen)) is not None
 
 
 @pytest.fixture

@@ -16,6 +16,7 @@ from .sanitize import sanitize_label, sanitize_text
 from .sources.errors import ReadOnlyRefused, SourceError
 from .sources.exec import (DETACH_KEY, DETACH_KEY_NAME, SHELL_CANDIDATES, SessionEnd, choose_shell, probe_result,
                            run_in_terminal)
+from .terminal_lending import lend_terminal
 
 log = logging.getLogger("n9s.exec")
 
@@ -258,7 +259,7 @@ def run_session(app: Any, session: Session, describe_end: Callable[[SessionEnd],
     from textual.app import SuspendNotSupported
 
     try:
-        with app.suspend():
+        with lend_terminal(app, sys.__stdin__.fileno()):
             end = run_in_terminal(session.url, tty=session.tty, stdin=session.forward_keys,
                                   hint=session_hint(session), stdin_fd=sys.__stdin__.fileno(),
                                   stdout_fd=sys.__stdout__.fileno(), detach_keys=detach_keys(session),

@@ -7,16 +7,26 @@ acted: `:snap⏎` gave `s`, `n`, `a`, `p` to the table before `:` had opened the
 gate holds every further key while one is on its way, and follows that key with a callback through the same queues
 (the widget's, its parents', the app's); when the callback reaches the app, the key and its binding are done, and
 the next key is handed to whatever has focus then. A burst then behaves as if it had been typed slowly.
+
+A screen that is a KeyTrap (the one shown after a shell session) gets each key instead, before any binding, the
+app's priority bindings (ctrl-c) included.
 """
 from __future__ import annotations
 
 from collections import deque
-from typing import Any, Awaitable, Callable
+from typing import Any, Awaitable, Callable, Protocol, runtime_checkable
 
 from textual import events
 
 # Only if a follower is lost (its widget went away with its queue): the next key waits this long, never longer.
 PATIENCE_S = 1.0
+
+
+@runtime_checkable
+class KeyTrap(Protocol):
+    """A screen that takes every key itself while it is the top screen; no binding sees them."""
+
+    def trap_key(self, event: events.Key) -> None: ...
 
 
 class KeyGate:
@@ -39,12 +49,26 @@ class KeyGate:
         self._busy = True
         self._turn += 1
         turn = self._turn
+        trap = self._trap()
+        if trap is not None:
+            try:
+                trap.trap_key(event)
+            finally:
+                self._open(turn)
+            return
         path = self._path()
         try:
             await dispatch(event)
         finally:
             self._timer = self.app.set_timer(self.patience_s, lambda: self._open(turn), name="key-gate")
             self._follow(turn, path)
+
+    def _trap(self) -> KeyTrap | None:
+        try:
+            screen = self.app.screen
+        except Exception:  # no screen yet
+            return None
+        return screen if isinstance(screen, KeyTrap) else None
 
     def _path(self) -> list[Any]:
         """The queues the key will pass: the focused widget (or the screen) and its ancestors up to the app."""
