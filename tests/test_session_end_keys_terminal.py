@@ -9,6 +9,7 @@ import socket
 import tempfile
 import threading
 import time
+from types import SimpleNamespace
 
 import pytest
 from slow_proxy import SlowProxy
@@ -164,7 +165,7 @@ def test_keys_typed_while_a_shell_fails_to_open_never_act_on_n9s(demo_node, pod,
 
     proxy = SlowProxy(str(demo_node.address), listen=f"{short_dir}/ctd.sock", rewrite=watch)
     proxy.start()
-    node = type("Node", (), {"address": f"{short_dir}/ctd.sock", "pods_dir": demo_node.pods_dir})
+    node = SimpleNamespace(address=f"{short_dir}/ctd.sock", pods_dir=demo_node.pods_dir)  # n9s goes through the proxy
     screen = n9s_on_pty(node, tmp_path)
     try:
         open_pods_view_on(screen, pod)

@@ -17,6 +17,7 @@ from collections import deque
 from typing import Any, Awaitable, Callable, Protocol, runtime_checkable
 
 from textual import events
+from textual.app import ScreenStackError
 
 # Only if a follower is lost (its widget went away with its queue): the next key waits this long, never longer.
 PATIENCE_S = 1.0
@@ -66,7 +67,7 @@ class KeyGate:
     def _trap(self) -> KeyTrap | None:
         try:
             screen = self.app.screen
-        except Exception:  # no screen yet
+        except ScreenStackError:  # no screen yet
             return None
         return screen if isinstance(screen, KeyTrap) else None
 
@@ -74,7 +75,7 @@ class KeyGate:
         """The queues the key will pass: the focused widget (or the screen) and its ancestors up to the app."""
         try:
             target = self.app.focused or self.app.screen
-        except Exception:  # no screen yet, or it is being replaced: the app's own queue is the whole path
+        except ScreenStackError:  # no screen yet: the app's own queue is the whole path
             return [self.app]
         return list(target.ancestors_with_self)
 
