@@ -7,6 +7,7 @@ seconds to answer looks like to a client. `delay` may be changed at any time; it
 
 `hold()` stops forwarding altogether (connections are still accepted and bytes read, none sent on) and `release()`
 sends everything held, in order: what a server SIGSTOP'ed and then SIGCONT'ed looks like to a client.
+`rewrite`, when given, changes each chunk of the answers on the way back (keep lengths: gRPC frames count bytes).
 """
 from __future__ import annotations
 
@@ -15,15 +16,18 @@ import socket
 import threading
 import time
 from collections import deque
+from typing import Callable
 
 
 class SlowProxy:
-    def __init__(self, target: str | tuple[str, int], *, listen: str | None = None, delay: float = 0.0) -> None:
+    def __init__(self, target: str | tuple[str, int], *, listen: str | None = None, delay: float = 0.0,
+                 rewrite: Callable[[bytes], bytes] | None = None) -> None:
         """`target`: a unix socket path or a (host, port) pair. `listen`: a unix socket path for the proxy
         (required for a unix target); a TCP target gets a loopback port (see `port`)."""
         self.target = target
         self.listen_path = listen
         self.delay = delay
+        self.rewrite = rewrite
         self.connections = 0
         self._stop = threading.Event()
         self._flowing = threading.Event()
@@ -105,10 +109,12 @@ class SlowProxy:
             with self._lock:
                 self._sockets += [client, upstream]
                 self.connections += 1
-            for src, dst in ((client, upstream), (upstream, client)):
-                threading.Thread(target=self._pump, args=(src, dst), daemon=True, name="slow-proxy-pump").start()
+            for src, dst, rewrite in ((client, upstream, None), (upstream, client, self.rewrite)):
+                threading.Thread(target=self._pump, args=(src, dst, rewrite), daemon=True,
+                                 name="slow-proxy-pump").start()
 
-    def _pump(self, src: socket.socket, dst: socket.socket) -> None:
+    def _pump(self, src: socket.socket, dst: socket.socket,
+              rewrite: Callable[[bytes], bytes] | None = None) -> None:
         """Read chunks from src at once; a sender thread writes each to dst when its delay is over."""
         queue: deque[tuple[float, bytes]] = deque()
         ready = threading.Condition()
@@ -150,6 +156,8 @@ class SlowProxy:
                 break
             if not chunk:
                 break
+            if rewrite is not None:
+                chunk = rewrite(chunk)
             with ready:
                 queue.append((time.monotonic() + self.delay, chunk))
                 ready.notify()

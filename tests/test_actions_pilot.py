@@ -8,6 +8,7 @@ import time
 import pytest
 from kube_fake.fixtures import fake_kube, kube, kubeconfig  # noqa: F401
 from test_actions_node import SLEEPER, TRAPPER, fresh_pod
+from textual import events
 from textual.widgets import Input
 from textual.worker import Worker, WorkerState
 from textual.widgets._footer import FooterKey
@@ -127,6 +128,16 @@ async def actions_finished(h: Harness, pilot) -> float:
     return time.time()
 
 
+async def focus_on(pilot, dialog, selector: str) -> None:
+    """Tab through the dialog, as a user does, until `selector` has the focus (a dialog opens on Cancel)."""
+    wanted = dialog.query_one(selector)
+    for _ in range(8):
+        if dialog.focused is wanted:
+            return
+        await pilot.press("tab")
+    raise AssertionError(f"Tab never reached {selector}; {dialog.focused} has the focus")
+
+
 def state_in(picture, container_id: str) -> str | None:
     c = picture.container(container_id)
     return None if c is None else c.state
@@ -146,7 +157,8 @@ async def test_ctrl_k_grace_zero_stops_the_container_and_the_row_follows(demo_no
         assert dialog.query_one("#grace", Input).value == "30"
         assert "waits up to 30 s" in str(dialog.query_one("#consequences").render())
 
-        await pilot.press("backspace")  # the grace field has focus and its text is selected
+        await focus_on(pilot, dialog, "#grace")
+        await pilot.press("backspace")  # the grace field's text is selected when it takes the focus
         await pilot.press("enter")
         assert h.app.screen is dialog  # an empty grace period is not confirmed
         assert "whole seconds" in str(dialog.query_one("#invalid").render())
@@ -180,7 +192,7 @@ async def test_kill_dialog_sends_the_chosen_signal(demo_node, pods, cri, tmp_pat
         await show_pod(h, pilot, pod, ["trapper"])
         await pilot.press("ctrl+k")
         dialog = await wait_for(pilot, lambda: isinstance(h.app.screen, KillDialog) and h.app.screen, "the dialog")
-        await pilot.press("tab")  # from the grace field to the signal list
+        await focus_on(pilot, dialog, "#signal")
         await pilot.press("enter", "down", "enter")  # open it, SIGTERM -> SIGKILL, choose
         await wait_for(pilot, lambda: "Send SIGKILL to container trapper" in str(dialog.query_one("#title").render()),
                        "the title to follow the signal")
@@ -231,7 +243,8 @@ async def test_two_marked_rows_are_counted_and_escape_changes_nothing(demo_node,
 
         # Confirmed, one action applies to both marked rows, and uses the marks up.
         await pilot.press("ctrl+k")
-        await wait_for(pilot, lambda: isinstance(h.app.screen, KillDialog), "the dialog")
+        dialog = await wait_for(pilot, lambda: isinstance(h.app.screen, KillDialog) and h.app.screen, "the dialog")
+        await focus_on(pilot, dialog, "#grace")
         await pilot.press("0", "enter")
         await actions_finished(h, pilot)
         assert h.table.marked == set()
@@ -274,7 +287,10 @@ async def test_ctrl_d_removes_a_running_container_and_the_row_goes(demo_node, po
         dialog = await wait_for(pilot, lambda: isinstance(h.app.screen, DeleteDialog) and h.app.screen, "ctrl-d")
         assert str(dialog.query_one("#title").render()) == f"Remove container victim (n9s-actions/{pod.name})?"
         assert "still RUNNING: CRI force-stops it first" in str(dialog.query_one("#consequences").render())
-        await pilot.press("enter")  # the Remove button has focus
+        assert dialog.focused is dialog.query_one("#cancel")
+        await pilot.press("left")  # from Cancel to Remove
+        assert dialog.focused is dialog.query_one("#confirm")
+        await pilot.press("enter")
         done_at = await actions_finished(h, pilot)
         with pytest.raises(NotFound):
             cri.container_status(cid)
@@ -297,7 +313,7 @@ async def test_stopping_a_pod_gives_its_containers_the_grace_period(demo_node, p
         said = str(dialog.query_one("#consequences").render())
         assert "(1 in all)" in said and "as long as the pod exists in the API" in said
         assert not dialog.query("#signal")  # a pod is stopped, not signalled
-        await pilot.press("enter")  # grace 30 s as shown
+        await pilot.press("shift+tab", "enter")  # from Cancel to Stop; grace 30 s as shown
         await actions_finished(h, pilot)
         status = cri.container_status(pod.container("trapper"))
         assert (status.state, status.exit_code) == ("EXITED", 42)  # its TERM handler ran before the sandbox stopped
@@ -342,7 +358,8 @@ async def test_the_action_layer_refuses_even_when_the_ui_asks_and_says_so_once(d
         await show_pod(h, pilot, pod, ["one", "two"])
         h.table.move_cursor(row=0)
         await pilot.press("space", "space", "ctrl+k")
-        await wait_for(pilot, lambda: isinstance(h.app.screen, KillDialog), "the dialog")
+        dialog = await wait_for(pilot, lambda: isinstance(h.app.screen, KillDialog) and h.app.screen, "the dialog")
+        await focus_on(pilot, dialog, "#grace")
         await pilot.press("0", "enter")
         await actions_finished(h, pilot)
         await wait_for(pilot, lambda: h.notifications("error"), "an error notification")
@@ -351,4 +368,45 @@ async def test_the_action_layer_refuses_even_when_the_ui_asks_and_says_so_once(d
         for name in ("one", "two"):
             assert cri.container_status(pod.container(name)).state == "RUNNING"
         assert h.audit.entries() == []
+        await pilot.press("q")
+
+
+async def test_enter_behind_ctrl_d_or_ctrl_k_cancels_and_confirming_takes_a_move_to_the_button(demo_node, pods, cri,
+                                                                                               tmp_path):
+    pod = pods("uienter", sleeper=SLEEPER)
+    h = Harness(demo_node, tmp_path / "audit.jsonl", view="pods")
+
+    async def nothing_happened(what: str) -> None:
+        await wait_for(pilot, lambda: isinstance(h.app.screen, BrowserScreen), f"the dialog of {what} to close")
+        await pilot.pause(0.3)
+        assert not h.actions_started(), what
+        assert h.audit.entries() == [], what
+        assert cri.pod_sandbox_status(pod.sandbox_id).sandbox.state == "READY", what
+        assert cri.container_status(pod.container("sleeper")).state == "RUNNING", what
+
+    async with asyncio.timeout(TEST_BUDGET_S), h.run() as pilot:
+        await wait_for(pilot, lambda: any(r[1] == pod.name for r in h.rows()), "the pod row")
+        await put_cursor_on_pod(h, pilot, pod.name)
+
+        await pilot.press("ctrl+d", "enter")
+        await nothing_happened("ctrl-d Enter")
+        # As one burst, before the dialog has even been drawn.
+        h.app.post_message(events.Key("ctrl+d", None))
+        h.app.post_message(events.Key("enter", "\r"))
+        await nothing_happened("ctrl-d Enter in one burst")
+        await pilot.press("ctrl+k", "enter")
+        await nothing_happened("ctrl-k Enter")
+        h.app.post_message(events.Key("ctrl+k", None))
+        h.app.post_message(events.Key("enter", "\r"))
+        await nothing_happened("ctrl-k Enter in one burst")
+
+        await pilot.press("ctrl+d")
+        dialog = await wait_for(pilot, lambda: isinstance(h.app.screen, DeleteDialog) and h.app.screen, "ctrl-d")
+        assert dialog.focused is dialog.query_one("#cancel")
+        assert "To remove: ← or Shift+Tab to “Remove”, then Enter" in str(dialog.query_one("#how").render())
+        await pilot.press("left", "enter")
+        await actions_finished(h, pilot)
+        with pytest.raises(NotFound):
+            cri.pod_sandbox_status(pod.sandbox_id)
+        assert [e["action"] for e in h.audit.entries()] == ["remove-pod"]
         await pilot.press("q")

@@ -42,3 +42,36 @@ async def test_the_prompt_takes_every_key_while_open():
         assert await wait_for(pilot, lambda: app.picture is not None)
         await pilot.press("/", *"shell")
         assert app.screen.query_one(PromptInput).value == "shell" and shells == []
+
+
+def post_burst(app, keys: str) -> None:
+    """Queue every key at once, as one read from the terminal delivers a paste."""
+    for character in keys:
+        key = {"\r": "enter", ":": "colon", "/": "slash", " ": "space"}.get(character, character)
+        app.post_message(events.Key(key, character))
+
+
+async def test_a_command_typed_as_one_burst_goes_into_the_prompt_not_to_the_table():
+    app, shells = app_with_shells()
+    described: list = []
+    app.open_describe = lambda kind, key: described.append((kind, key))
+    async with app.run_test() as pilot:
+        assert await wait_for(pilot, lambda: app.picture is not None)
+        post_burst(app, ":snap\r")
+        assert await wait_for(pilot, lambda: app.screen.frame.view.name == "snapshots")
+        post_burst(app, ":pods\r")
+        assert await wait_for(pilot, lambda: app.screen.frame.view.name == "pods")
+        post_burst(app, "/web\r")
+        assert await wait_for(pilot, lambda: app.screen.frame.filter == "web")
+        await pilot.pause(0.2)
+        assert shells == [] and described == []  # `s`, `d` of ":snap", ":pods" never reached the table
+
+
+async def test_a_key_behind_the_command_acts_on_the_view_it_opened():
+    app, shells = app_with_shells()
+    async with app.run_test() as pilot:
+        assert await wait_for(pilot, lambda: app.picture is not None)
+        post_burst(app, ":snap\rs:pods\rs")  # `s` does nothing on snapshots, opens a shell on pods
+        assert await wait_for(pilot, lambda: shells != [])
+        assert app.screen.frame.view.name == "pods"
+        assert shells == [("pod", app.picture.pods[0].id)]  # once: the first `s` was the snapshots view's

@@ -9,12 +9,14 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from textual import events as textual_events
 from textual.app import App
 from textual.message import Message
 from textual.worker import Worker, WorkerState
 
 from . import keys
 from .failures import failure_line
+from .key_gate import KeyGate
 from .model.picture import NodePicture
 from .palette import NodeCommands
 from .refresh_loop import RefreshLoop
@@ -68,6 +70,14 @@ class N9sApp(App):
         self._stop = threading.Event()
         self.first_paint_at: float | None = None
         self._first_paint_pending = False
+        self.key_gate = KeyGate(self)
+
+    async def on_event(self, event: textual_events.Event) -> None:
+        # Keys from the terminal pass one at a time (a burst would otherwise act on the screen it left: KeyGate).
+        if isinstance(event, textual_events.Key) and not event.is_forwarded:
+            await self.key_gate.pass_key(event, super().on_event)
+            return
+        await super().on_event(event)
 
     # ---- lifecycle ----
     def on_mount(self) -> None:

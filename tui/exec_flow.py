@@ -18,6 +18,7 @@ from .sanitize import sanitize_label, sanitize_text
 from .sources.errors import ReadOnlyRefused, SourceError
 from .sources.exec import (DETACH_KEY, DETACH_KEY_NAME, SHELL_CANDIDATES, SessionEnd, choose_shell, probe_result,
                            run_in_terminal)
+from .terminal_lending import lend_terminal
 
 log = logging.getLogger("n9s.exec")
 
@@ -296,7 +297,7 @@ def _run_session(app: Any, session: Session, describe_end: Callable[[SessionEnd]
     claim = session.claim
     settled = Settled("")
     try:
-        with app.suspend():
+        with lend_terminal(app, sys.__stdin__.fileno()):
             try:
                 end = run_in_terminal(session.url, tty=session.tty, stdin=session.forward_keys,
                                       hint=session_hint(session), stdin_fd=sys.__stdin__.fileno(),

@@ -1,43 +1,37 @@
-"""The `:`/`/` prompt's input line: keys typed behind Enter go to the table, not into the prompt.
+"""The `:`/`/` prompt's input line. The screen that opens it decides what Enter does (`on_submit`).
 
-Enter submits, and the screen closes the prompt when the Submitted message reaches it; a key typed right behind
-Enter (`/logger⏎s`) is already queued for the input by then. The input counts itself closed from the moment Enter
-is pressed and passes such keys on, so `s` opens a shell instead of turning the filter into "loggers"."""
+Keys of one burst reach it one at a time (see n9s.key_gate): `:snap⏎s` types "snap" into it, and `s` reaches the
+snapshots view, because `on_submit` closes the prompt, moves the focus and switches the view before the app hands
+on the next key."""
 from __future__ import annotations
 
-from textual import events
+from typing import Callable
+
 from textual.widgets import Input
 
 
 class PromptInput(Input):
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self._submitted = False
+        self._on_submit: Callable[[str], None] | None = None
 
-    def open(self, value: str, placeholder: str) -> None:
+    def open(self, value: str, placeholder: str, on_submit: Callable[[str], None]) -> None:
         self.value = value
         self.placeholder = placeholder
-        self._submitted = False
+        self._on_submit = on_submit
         self.add_class("visible")
-        self.focus()
+        self.app.set_focus(self)  # now, not later as focus() would: the next key goes to what has focus
 
     def close(self) -> None:
         self.remove_class("visible")
+        self._on_submit = None
 
     @property
     def is_open(self) -> bool:
-        return self.has_class("visible") and not self._submitted
+        return self.has_class("visible")
 
     async def action_submit(self) -> None:
-        self._submitted = True
-        await super().action_submit()
-
-    async def _on_key(self, event: events.Key) -> None:
-        if not self.is_open:
-            event.stop()
-            event.prevent_default()
-            self.app.simulate_key(event.key)  # handled again, by whatever has focus once the prompt is closed
-            return
-        if event.key == "enter":
-            self._submitted = True  # its binding submits later; the keys queued behind it are not the prompt's
-        await super()._on_key(event)
+        # The screen's answer, now: Input's own Submitted message would arrive after the next key.
+        on_submit = self._on_submit
+        if on_submit is not None and self.is_open:
+            on_submit(self.value)

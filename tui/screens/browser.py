@@ -264,7 +264,8 @@ class BrowserScreen(Keyed, N9sScreen):
 
     def _open_prompt(self, mode: str, value: str, placeholder: str) -> None:
         self._prompt_mode = mode
-        self.query_one(PromptInput).open(value, (":" if mode == "command" else "/") + " " + placeholder)
+        self.query_one(PromptInput).open(value, (":" if mode == "command" else "/") + " " + placeholder,
+                                         on_submit=self._submit_prompt)
 
     def _close_prompt(self) -> None:
         self.query_one(PromptInput).close()
@@ -277,10 +278,9 @@ class BrowserScreen(Keyed, N9sScreen):
             self.stack[-1] = replace(self.frame, filter=event.value)
             self.render_frame()
 
-    @on(Input.Submitted, "#prompt")
-    def _submitted(self, event: Input.Submitted) -> None:
+    def _submit_prompt(self, value: str) -> None:
         mode = self._prompt_mode
-        value = event.value.strip()
+        value = value.strip()
         self._close_prompt()
         if mode == "filter":
             self.stack[-1] = replace(self.frame, filter=value)

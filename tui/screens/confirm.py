@@ -2,6 +2,8 @@
 
 Each says what will happen to which rows, lets the user pick how (grace period, signal, API or runtime), and
 dismisses with a `Choice`, or None when cancelled (Escape, Cancel). The dialogs change nothing themselves.
+Cancel has the focus from the moment a dialog is composed, so an Enter typed behind ctrl-d or ctrl-k cancels:
+confirming takes a deliberate move to the confirm button (Tab, Shift+Tab, an arrow) or into a field.
 """
 from __future__ import annotations
 
@@ -25,7 +27,14 @@ MAX_GRACE_DIGITS = 5  # up to 99999 s
 class ActionDialog(N9sModalScreen[Choice | None]):
     """Title, targets, the fields of a subclass, what will happen, and Confirm/Cancel."""
 
-    BINDINGS = [Binding("escape", "cancel", "Cancel", id="confirm-cancel", tooltip="Close; change nothing")]
+    BINDINGS = [
+        Binding("escape", "cancel", "Cancel", id="confirm-cancel", tooltip="Close; change nothing"),
+        Binding("left", "app.focus_previous", "Previous", id="confirm-previous", show=False,
+                tooltip="Focus the previous button or field"),
+        Binding("right", "app.focus_next", "Next", id="confirm-next", show=False,
+                tooltip="Focus the next button or field"),
+    ]
+    AUTO_FOCUS = "#cancel"  # Textual focuses it as soon as the dialog is composed, before any key reaches it
     DEFAULT_CSS = """
     ActionDialog { align: center middle; }
     ActionDialog > #dialog {
@@ -45,6 +54,7 @@ class ActionDialog(N9sModalScreen[Choice | None]):
     ActionDialog #invalid.shown { display: block; }
     ActionDialog #buttons { height: auto; align-horizontal: right; padding: 1 0 0 0; }
     ActionDialog #buttons Button { margin: 0 0 0 2; }
+    ActionDialog #how { color: $text-muted; padding: 1 0 0 0; }
     """
 
     def __init__(self, kind: str, subjects: Sequence[Subject], operations: Sequence[str], operation: str) -> None:
@@ -67,6 +77,7 @@ class ActionDialog(N9sModalScreen[Choice | None]):
             with Horizontal(id="buttons"):
                 yield Button("OK", variant="error", id="confirm")
                 yield Button("Cancel", id="cancel")
+            yield Static(id="how")
 
     def compose_fields(self) -> ComposeResult:
         return iter(())
@@ -96,10 +107,7 @@ class ActionDialog(N9sModalScreen[Choice | None]):
 
     def on_mount(self) -> None:
         self.show_choice()
-        self.focus_first()
-
-    def focus_first(self) -> None:
-        self.query_one("#confirm", Button).focus()
+        self.set_focus(self.query_one("#cancel", Button))
 
     # ---- state ----
     def grace_s(self) -> int | None:
@@ -122,7 +130,11 @@ class ActionDialog(N9sModalScreen[Choice | None]):
         self.query_one("#title", Static).update(Text(title(self.kind, self.subjects, choice)))
         lines = consequences(self.kind, self.subjects, choice)
         self.query_one("#consequences", Static).update(Text("\n".join(f"• {line}" for line in lines)))
-        self.query_one("#confirm", Button).label = confirm_label(choice)
+        label = confirm_label(choice)
+        self.query_one("#confirm", Button).label = label
+        self.query_one("#how", Static).update(Text(
+            f"Enter presses the focused button: Cancel, to begin with. To {label.lower()}: ← or Shift+Tab to "
+            f"“{label}”, then Enter (Tab goes through the fields). Esc cancels."))
         self._show_problem(self.problem())
         for field in self.query(".field"):
             field.set_class(not self.field_active(field.id or ""), "inactive")
@@ -204,9 +216,6 @@ class KillDialog(ActionDialog):
                        tooltip="The signal a kill sends"),
                 classes="field", id="signal-field",
             )
-
-    def focus_first(self) -> None:
-        self.query_one("#grace", Input).focus()  # its text is selected: typing replaces it
 
     def field_active(self, field_id: str) -> bool:
         if field_id == "signal-field":
