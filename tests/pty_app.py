@@ -14,6 +14,14 @@ import time
 EXPECT_TIMEOUT_S = 20.0
 CSI = re.compile(rb"\x1b\[[0-9;?<>=]*[ -/]*[@-~]")
 
+
+def readable(fd: int, timeout: float) -> bool:
+    """Whether ``fd`` has something to read within ``timeout`` s. poll, not select: the suite's process holds many
+    descriptors (kept-open cgroup files), and select() refuses any numbered 1024 or more."""
+    poller = select.poll()
+    poller.register(fd, select.POLLIN | select.POLLHUP | select.POLLERR)
+    return bool(poller.poll(max(0.0, timeout) * 1000))
+
 CHILD = r"""
 import fcntl, sys, termios
 fcntl.ioctl(0, termios.TIOCSCTTY, 0)
@@ -50,9 +58,9 @@ class Screen:
                 self.seen = b""
                 return match.group(0)
             left = deadline - time.monotonic()
-            if left <= 0 or self.child.poll() is not None and not select.select([self.master], [], [], 0)[0]:
+            if left <= 0 or self.child.poll() is not None and not readable(self.master, 0):
                 raise AssertionError(f"{pattern!r} not seen; the screen ends with {plain[-600:]!r}")
-            ready, _, _ = select.select([self.master], [], [], min(left, 0.5))
+            ready = readable(self.master, min(left, 0.5))
             if ready:
                 self._read()
 
@@ -62,7 +70,7 @@ class Screen:
         while self.child.poll() is None:
             if time.monotonic() > deadline:
                 raise AssertionError(f"n9s did not exit; the screen ends with {CSI.sub(b'', self.seen)[-600:]!r}")
-            if self.master >= 0 and select.select([self.master], [], [], 0.2)[0]:
+            if self.master >= 0 and readable(self.master, 0.2):
                 self._read()
             elif self.master < 0:
                 time.sleep(0.1)

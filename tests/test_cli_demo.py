@@ -12,6 +12,7 @@ import time
 
 import psutil
 import pytest
+from pty_app import readable
 
 pytestmark = pytest.mark.node
 
@@ -55,7 +56,7 @@ def test_demo_paints_pods_then_tears_down(demo_node, tmp_path):
     deadline = time.monotonic() + 90
     while time.monotonic() < deadline:
         created |= {root for root in _demo_roots() - before if _owner_pid(root) == pid}
-        ready, _, _ = select.select([fd], [], [], 0.2)
+        ready = readable(fd, 0.2)
         if ready:
             try:
                 chunk = os.read(fd, 65536)

@@ -13,6 +13,7 @@ import termios
 import time
 
 import pytest
+from pty_app import readable
 
 from n9s.actions import Actions, Target
 from n9s.audit import AuditLog
@@ -78,7 +79,7 @@ class Terminal:
             left = deadline - time.monotonic()
             if left <= 0:
                 raise AssertionError(f"{regex.pattern!r} not seen; the terminal shows {self.seen[-400:]!r}")
-            ready, _, _ = select.select([self.master], [], [], min(left, 0.5))
+            ready = readable(self.master, min(left, 0.5))
             if ready:
                 try:
                     chunk = os.read(self.master, 65536)

@@ -14,6 +14,7 @@ import termios
 import time
 
 import pytest
+from pty_app import readable
 from textual.events import Resize
 from textual.geometry import Size
 
@@ -147,7 +148,7 @@ def run_on_pty(demo_node, tmp_path, env_changes: dict[str, str | None], seconds_
                 painted_at = time.monotonic()
             if painted_at is not None and time.monotonic() > painted_at + seconds_after_rows:
                 break
-            ready, _, _ = select.select([master], [], [], 0.2)
+            ready = readable(master, 0.2)
             if ready:
                 try:
                     out += os.read(master, 65536)
@@ -157,7 +158,7 @@ def run_on_pty(demo_node, tmp_path, env_changes: dict[str, str | None], seconds_
         os.write(master, b"q")
         end = time.monotonic() + 10
         while child.poll() is None and time.monotonic() < end:
-            if select.select([master], [], [], 0.2)[0]:
+            if readable(master, 0.2):
                 try:
                     out += os.read(master, 65536)
                 except OSError:

@@ -10,6 +10,7 @@ import subprocess
 import time
 
 import pytest
+from pty_app import readable
 from pty_app import CSI, Screen
 
 pytestmark = pytest.mark.node
@@ -45,7 +46,7 @@ class RecordingScreen(Screen):
         """Take what n9s paints for `seconds` (it would block on a full terminal if nobody read)."""
         deadline = time.monotonic() + seconds
         while (left := deadline - time.monotonic()) > 0:
-            if select.select([self.master], [], [], left)[0]:
+            if readable(self.master, left):
                 try:
                     self.seen += os.read(self.master, 65536)
                 except OSError:

@@ -14,6 +14,7 @@ import threading
 import time
 
 import pytest
+from pty_app import readable
 
 pytestmark = pytest.mark.node
 
@@ -45,7 +46,7 @@ class Terminal:
     def _read(self):
         while True:
             try:
-                if select.select([self.master], [], [], 0.2)[0]:
+                if readable(self.master, 0.2):
                     data = os.read(self.master, 65536)
                     if not data:
                         return

@@ -57,7 +57,10 @@ class ContainerDetailScreen(Keyed, N9sScreen):
         self.show_picture(getattr(self.app, "picture", None))
 
     def show_picture(self, picture) -> None:
-        self.query_one(NodeHeader).show(picture, bool(getattr(self.app, "readonly", False)))
+        headers = self.query(NodeHeader)
+        if not headers:
+            return  # pushed but not composed yet: on_mount shows the app's latest picture
+        headers.first().show(picture, bool(getattr(self.app, "readonly", False)))
         self.follow_session()
         if picture is None:
             return

@@ -10,13 +10,14 @@ from rich.text import Text
 from textual import events
 from textual.app import ComposeResult
 from textual.containers import Vertical
-from textual.screen import ModalScreen
 from textual.widgets import Static
+
+from .base import N9sModalScreen
 
 QUIET_S = 0.5  # after it is drawn, and after each key dropped: a burst of stray keys keeps it up
 
 
-class SessionEnded(ModalScreen[None]):
+class SessionEnded(N9sModalScreen[None]):
     DEFAULT_CSS = """
     SessionEnded { align: center middle; }
     SessionEnded > Vertical { width: 64; max-width: 100%; height: auto; border: round $warning;
