@@ -11,18 +11,9 @@ import sys
 from pathlib import Path
 
 from . import __version__
+from .paths import config_path, log_file_path, state_dir
 
 _START = __import__("time").perf_counter()
-
-
-def state_dir() -> Path:
-    base = os.environ.get("XDG_STATE_HOME") or os.path.join(os.path.expanduser("~"), ".local", "state")
-    return Path(base) / "n9s"
-
-
-def config_path() -> Path:
-    base = os.environ.get("XDG_CONFIG_HOME") or os.path.join(os.path.expanduser("~"), ".config")
-    return Path(os.environ.get("N9S_CONFIG") or Path(base) / "n9s" / "config.toml")
 
 
 CONFIG_KEYS = {"readonly": bool, "refresh": float, "theme": str, "address": str, "pods_dir": str, "view": str,
@@ -99,18 +90,37 @@ def _env_flag(name: str) -> bool:
 
 
 def setup_logging(args: argparse.Namespace) -> Path:
-    path = Path(args.log_file) if args.log_file else state_dir() / "n9s.log"
+    from .paths import open_private
+
+    path = log_file_path(args.log_file)
     try:
-        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
-        handler: logging.Handler = logging.StreamHandler(os.fdopen(fd, "a", encoding="utf-8"))
+        handler: logging.Handler = logging.StreamHandler(os.fdopen(open_private(path), "a", encoding="utf-8"))
     except OSError:
-        handler = logging.NullHandler()
+        handler = logging.NullHandler()  # said on screen at start and by `n9s info` (file_checks)
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     root = logging.getLogger("n9s")
     root.addHandler(handler)
     root.setLevel(logging.DEBUG if args.debug else logging.INFO)
     return path
+
+
+def file_checks(args: argparse.Namespace) -> list:
+    """Whether n9s can write each of its files, as it would open them."""
+    from .paths import audit_log_path, check_writable
+
+    return [check_writable("audit log", audit_log_path()), check_writable("log file", log_file_path(args.log_file))]
+
+
+def file_notices(args: argparse.Namespace) -> tuple[str, ...]:
+    """What the TUI says at start about files it will not or cannot write."""
+    from .sanitize import sanitize_label
+
+    notes = []
+    for check in file_checks(args):
+        if not check.ok:
+            then = " Actions will not run until it can be written." if check.what == "audit log" else ""
+            notes.append(sanitize_label(f"{check.what} {check.problem}.{then}", max_len=600))
+    return tuple(notes)
 
 
 def make_collector(address: str, namespace: str, pods_dir: str, api=None):
@@ -164,7 +174,6 @@ def resolve_address(args: argparse.Namespace) -> str:
 
 
 def cmd_info(args: argparse.Namespace) -> int:
-    from .audit import audit_log_path
     from .sources.endpoint import resolve_endpoint
 
     ep = resolve_endpoint(args.address)
@@ -173,8 +182,10 @@ def cmd_info(args: argparse.Namespace) -> int:
     print(f"containerd namespace: {args.namespace}")
     print(f"pod log directory: {args.pods_dir}")
     print(f"state directory: {state_dir()}")
-    print(f"audit log: {audit_log_path()}")
-    print(f"log file: {args.log_file or state_dir() / 'n9s.log'}")
+    from .sanitize import sanitize_label
+
+    for check in file_checks(args):
+        print(sanitize_label(check.line(), max_len=600))
     print(f"config file: {config_path()}")
     print(f"read-only: {'yes' if args.readonly else 'no'}")
     return 0
@@ -215,7 +226,7 @@ def cmd_tui(args: argparse.Namespace, address: str) -> int:
                       kube=api)
     config = AppConfig(refresh_s=max(0.2, args.refresh), readonly=args.readonly, start_view=args.view,
                        exit_after_first_paint=args.exit_after_first_paint, theme=args.theme,
-                       keymap=getattr(args, "keymap", None) or {})
+                       keymap=getattr(args, "keymap", None) or {}, notices=file_notices(args))
     app = N9sApp(collector, config, events=events, actions=actions, first_refresh=first)
     if api is not None:
         api.on_change = app.refresh_from_thread
@@ -228,6 +239,7 @@ def cmd_tui(args: argparse.Namespace, address: str) -> int:
     try:
         app.run()
     finally:
+        actions.abandon_in_flight()  # a call still under way: its outcome is unknown, and the log says so
         for s, h in old.items():
             signal.signal(s, h)
     if args.exit_after_first_paint and app.first_paint_at is not None:
@@ -278,10 +290,13 @@ def cmd_remote(args: argparse.Namespace) -> int:
     collector = RemoteCollector(api)
     actions = Actions(None, None, readonly=args.readonly, audit=AuditLog(), kube=api)
     config = AppConfig(refresh_s=max(0.5, args.refresh), readonly=args.readonly, start_view=args.view,
-                       theme=args.theme)
+                       theme=args.theme, notices=file_notices(args))
     app = N9sApp(collector, config, actions=actions)
     api.on_change = app.refresh_from_thread
-    app.run()
+    try:
+        app.run()
+    finally:
+        actions.abandon_in_flight()
     return app.return_code or 0
 
 
