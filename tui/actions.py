@@ -153,8 +153,7 @@ class Actions:
         if self.kube is None:
             raise SourceError("deleting a pod needs the Kubernetes API, which is not configured")
         grace_s = max(0, int(grace_s))
-        params = {"grace_period_s": grace_s, "node": getattr(self.kube, "node_name", None) or None,
-                  "context": getattr(self.kube, "context", None)}
+        params = {"grace_period_s": grace_s, "api": _api_of(self.kube)}
         return self._run("delete-pod", target, params,
                          lambda: self.kube.delete_pod(target.namespace, target.name, grace_period_seconds=grace_s))
 
@@ -223,3 +222,10 @@ def _exit_summary(result: Any) -> tuple[str, dict[str, Any]]:
     if code is None:
         return "ok", {}
     return f"exit {code}", {"exit_code": code}
+
+
+def _api_of(kube: Any) -> str | None:
+    """Which API server a delete goes to, through which kubeconfig, context and user (no credentials)."""
+    client = getattr(kube, "client", None) or kube
+    target = getattr(client, "target", None)
+    return target.describe() if target is not None else None
