@@ -304,7 +304,8 @@ def perform_one(actions: Any, s: Subject, choice: Choice) -> Outcome:
     except (SourceError, ValueError) as err:
         return Outcome(s, False, sanitize_label(f"{_verb(choice)} {s.label} failed: {err}", MAX_MESSAGE))
     if not result.done:  # the audit log cannot be written: nothing was done, and the message says why
-        return Outcome(s, False, sanitize_label(f"{_verb(choice)} {s.label}: {result.message}", MAX_MESSAGE))
+        why = result.message.removeprefix("not done: ")
+        return Outcome(s, False, sanitize_label(f"Not done: {_verb(choice)} {s.kind} {s.label}: {why}", MAX_MESSAGE))
     if not result.ok:
         return Outcome(s, False, sanitize_label(f"{_verb(choice)} {s.label} failed: {result.message}", MAX_MESSAGE))
     message = _done_message(s, choice)
