@@ -105,6 +105,14 @@ def test_a_file_of_another_user_is_refused(tmp_path):
     assert f"is owned by uid 4242, not by the user n9s runs as (uid {os.geteuid()}" in result.stdout
 
 
+def test_a_state_dir_of_another_user_is_refused(tmp_path):
+    state = private_dir(tmp_path / "state" / "n9s")
+    os.chown(state, 4242, 4242)
+    result = n9s_info({"XDG_STATE_HOME": str(tmp_path / "state")})
+    assert f"audit log: {state}/audit.jsonl (refused: directory {state} is owned by uid 4242" in result.stdout
+    assert not (state / "audit.jsonl").exists()
+
+
 # ---- the whole command on a pseudo-terminal ----
 
 def n9s_screen(demo_node, state: Path, extra: tuple[str, ...] = (), **env: str) -> Screen:
