@@ -174,6 +174,7 @@ def resolve_address(args: argparse.Namespace) -> str:
 
 
 def cmd_info(args: argparse.Namespace) -> int:
+    from .sanitize import sanitize_label
     from .sources.endpoint import resolve_endpoint
 
     ep = resolve_endpoint(args.address)
@@ -182,8 +183,6 @@ def cmd_info(args: argparse.Namespace) -> int:
     print(f"containerd namespace: {args.namespace}")
     print(f"pod log directory: {args.pods_dir}")
     print(f"state directory: {state_dir()}")
-    from .sanitize import sanitize_label
-
     for check in file_checks(args):
         print(sanitize_label(check.line(), max_len=600))
     print(f"config file: {config_path()}")
