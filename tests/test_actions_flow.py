@@ -181,8 +181,8 @@ def test_audit_file_is_created_private(tmp_path):
         os.umask(old)
     assert stat.S_IMODE(log.path.stat().st_mode) == 0o600
     assert stat.S_IMODE(log.path.parent.stat().st_mode) == 0o700
-    line = json.loads(log.path.read_text())
-    assert line["params"] == {"grace_period_s": 3, "token": "***"}
+    intent, result = (json.loads(line) for line in log.path.read_text().splitlines())
+    assert intent["params"] == {"grace_period_s": 3, "token": "***"} and result["result"] == "ok"
 
 
 def test_delete_through_the_api_marks_the_pod_for_deletion_and_is_audited(kube, fake_kube, tmp_path):  # noqa: F811
@@ -197,7 +197,8 @@ def test_delete_through_the_api_marks_the_pod_for_deletion_and_is_audited(kube, 
     assert (request.method, request.path) == ("DELETE", "/api/v1/namespaces/default/pods/web")
     assert request.body["gracePeriodSeconds"] == 7
     (entry,) = audit.entries()
-    assert (entry["action"], entry["params"], entry["result"]) == ("delete-pod", {"grace_period_s": 7}, "ok")
+    assert (entry["action"], entry["params"]["grace_period_s"], entry["result"]) == ("delete-pod", 7, "ok")
+    assert entry["params"]["api"] == kube.target.describe()  # which cluster it went to
 
     missing = actions.delete_pod_api(Target(id="x", name="nope", namespace="default", kind="pod"))
     assert not missing.ok and "nope" in missing.message

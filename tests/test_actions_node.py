@@ -134,8 +134,8 @@ def test_kill_sends_the_chosen_signal_through_containerd(pods, cri, containerd, 
     assert trapper.exit_code == 42
     assert sleeper.exit_code == 137
     records = [(e["action"], e["targets"][0]["name"], e["params"], e["result"]) for e in audit.entries()]
-    assert sorted(records) == [("kill-container", "sleeper", {"signal": "SIGKILL"}, "ok"),
-                               ("kill-container", "trapper", {"signal": "SIGTERM"}, "ok")]
+    assert sorted(records) == [("kill-container", "sleeper", {"signal": "SIGKILL", "all_processes": False}, "ok"),
+                               ("kill-container", "trapper", {"signal": "SIGTERM", "all_processes": False}, "ok")]
 
 
 def test_kill_with_an_unsupported_signal_is_refused_before_anything_happens(pods, cri, containerd, audit):
@@ -205,14 +205,14 @@ def test_readonly_refuses_every_change_and_the_audit_log_keeps_only_what_was_don
     entries = audit.entries()
     assert len(entries) == 1
     entry = entries[0]
-    assert set(entry) == {"time", "user", "targets", "action", "params", "result"}
+    assert set(entry) == {"id", "phase", "time", "who", "targets", "action", "params", "result", "finished"}
     assert entry["action"] == "kill-container"
-    assert entry["params"] == {"signal": "SIGKILL"}
+    assert entry["params"] == {"signal": "SIGKILL", "all_processes": False}
     assert entry["result"] == "ok"
     assert entry["targets"] == [{"id": container.id, "name": "sleeper", "namespace": NAMESPACE, "pod": pod.name,
                                  "kind": "container"}]
-    assert f"(uid {os.getuid()})" in entry["user"]
-    assert datetime.strptime(entry["time"], "%Y-%m-%dT%H:%M:%S%z").timestamp() >= int(before)
+    assert entry["who"]["uid"] == os.getuid() and entry["who"]["pid"] == os.getpid()
+    assert datetime.fromisoformat(entry["time"]).timestamp() >= before - 1
     assert wait_until(lambda: exited(cri, container.id), "the killed container to exit").exit_code == 137
 
 

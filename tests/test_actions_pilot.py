@@ -203,7 +203,8 @@ async def test_kill_dialog_sends_the_chosen_signal(demo_node, pods, cri, tmp_pat
         status = await wait_for(pilot, lambda: (s := cri.container_status(pod.container("trapper"))).state == "EXITED"
                                 and s, "the container to exit")
         assert status.exit_code == 137
-        assert [(e["action"], e["params"]) for e in h.audit.entries()] == [("kill-container", {"signal": "SIGKILL"})]
+        assert [(e["action"], e["params"]) for e in h.audit.entries()] == \
+            [("kill-container", {"signal": "SIGKILL", "all_processes": False})]
         await pilot.press("q")
 
 
@@ -318,7 +319,10 @@ async def test_stopping_a_pod_gives_its_containers_the_grace_period(demo_node, p
         status = cri.container_status(pod.container("trapper"))
         assert (status.state, status.exit_code) == ("EXITED", 42)  # its TERM handler ran before the sandbox stopped
         assert cri.pod_sandbox_status(pod.sandbox_id).sandbox.state == "NOTREADY"
-        assert [e["action"] for e in h.audit.entries()] == ["stop-container", "stop-pod"]
+        # The stop-pod record says which grace period its containers were given, and which containers.
+        assert [(e["action"], e["params"]["grace_period_s"]) for e in h.audit.entries()] == \
+            [("stop-container", 30), ("stop-pod", 30)]
+        assert h.audit.entries()[1]["params"]["containers_stopped_first"] == [pod.container("trapper")]
         await pilot.press("q")
 
 

@@ -39,5 +39,6 @@ def test_s_hands_the_terminal_to_a_shell_and_comes_back_with_the_exit_code(demo_
         assert screen.exit_code() == 0
     finally:
         screen.close()
-    shell = [e for e in AuditLog(tmp_path / "audit.jsonl").entries() if e["action"] == "shell"]
-    assert [(e["params"]["argv"], e["targets"][0]["name"]) for e in shell] == [(["sh"], "logger")]
+    entries = AuditLog(tmp_path / "audit.jsonl").entries()
+    # One record for `s`: the probes (bash, then sh) and the stream, naming the shell found.
+    assert [(e["action"], e["shell"], e["targets"][0]["name"]) for e in entries] == [("shell", ["sh"], "logger")]

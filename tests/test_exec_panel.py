@@ -89,7 +89,7 @@ async def test_x_shows_stdout_stderr_and_the_exit_code(demo_node, tmp_path):
         await pilot.press("escape")
         assert await wait_for(pilot, lambda: not isinstance(h.app.screen, ExecPanel))
     entry = h.audit.entries()[-1]
-    assert entry["action"] == "exec" and entry["result"] == "ok"
+    assert entry["action"] == "exec" and entry["result"] == "exit 3" and entry["exit_code"] == 3
     assert entry["params"]["argv"] == ["sh", "-c", "echo to-out; echo to-err >&2; exit 3"]
     assert entry["targets"][0]["id"] == logger
 
@@ -150,7 +150,8 @@ async def test_s_on_a_pod_picks_its_first_running_container_and_sh(demo_node, tm
         # The headless test driver cannot hand the terminal over; everything before that happened for real.
         assert await wait_for(pilot, lambda: any("cannot be handed over" in m for m, _ in h.notes)), h.notes
     shells = [e for e in h.audit.entries() if e["action"] == "shell"]
-    assert [e["params"]["argv"] for e in shells] == [["sh"]]
+    assert [e["shell"] for e in shells] == [["sh"]]  # the probes for bash and sh are in this one record
+    assert not [e for e in h.audit.entries() if e["action"] == "exec"]
     assert shells[0]["targets"][0]["id"] == first.id
     assert shells[0]["result"] == "ok"
 
@@ -168,7 +169,10 @@ async def test_s_without_a_shell_offers_the_command_prompt(demo_node, tmp_path, 
         assert "has no shell" in str(panel.query_one("#exec-note").render())
         await run_in_panel(pilot, panel, "echo still-useful")
         assert "stdout:\nstill-useful\n" in panel.shown
-    assert not [e for e in h.audit.entries() if e["action"] == "shell"]
+    # The probes ran in the container: one shell record says so, and that none of the shells runs.
+    (shell,) = [e for e in h.audit.entries() if e["action"] != "exec"]
+    assert shell["action"] == "shell" and shell["shell"] is None and shell["result"].startswith("no shell")
+    assert shell["params"]["candidates"] == [["no-bash-here"], ["no-sh-here"]]
 
 
 @NODE

@@ -10,7 +10,6 @@ import pytest
 
 from n9s.actions import Actions, Target
 from n9s.audit import AuditLog
-from n9s.exec_flow import pick_shell
 from n9s.sources.cri import CriClient
 from n9s.sources.errors import CallFailed, ReadOnlyRefused, SourceError
 from n9s.sources.exec import (STDERR, STDOUT, StreamSession, StreamStatus, choose_shell, parse_status,
@@ -165,10 +164,14 @@ def test_tty_exec_takes_stdin_and_resize(node_target):
 def test_busybox_has_no_bash_so_the_shell_is_sh(node_target, tmp_path):
     cri, target = node_target
     audit = AuditLog(tmp_path / "audit.jsonl")
-    assert pick_shell(Actions(cri, audit=audit), target) == ["sh"]
-    probes = [e["params"]["argv"] for e in audit.entries()]
-    assert probes == [["bash", "-c", "exit 0"], ["sh", "-c", "exit 0"]]
-    assert pick_shell(Actions(cri, audit=audit), target, candidates=(("no-shell-here",),)) is None
+    outcome, shell, url = Actions(cri, audit=audit).open_shell(target)
+    assert outcome.ok and shell == ["sh"] and url
+    # The probes (bash, then sh) and the stream are one audited action, whose result names the shell found.
+    (entry,) = audit.entries()
+    assert (entry["action"], entry["params"]["candidates"], entry["shell"]) == ("shell", [["bash"], ["sh"]], ["sh"])
+    outcome, shell, url = Actions(cri, audit=audit).open_shell(target, candidates=(("no-shell-here",),))
+    assert outcome.ok and shell is None and url is None
+    assert audit.entries()[-1]["result"].startswith("no shell")
 
 
 @pytest.mark.node
@@ -196,6 +199,6 @@ def test_read_only_refuses_shell_exec_and_attach_before_touching_the_container(n
     with pytest.raises(ReadOnlyRefused):
         readonly.attach_url(target, stdin=False, tty=False)
     with pytest.raises(ReadOnlyRefused):
-        pick_shell(readonly, target)
+        readonly.open_shell(target)
     assert audit.entries() == []
     assert cri.exec_sync(target.id, ["test", "-e", marker]).exit_code == 1

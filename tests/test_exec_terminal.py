@@ -19,7 +19,7 @@ from n9s.actions import Actions, Target
 from n9s.audit import AuditLog
 from n9s.demo import ContainerSpec, PodSpec
 from n9s.demo.pods import FOREVER
-from n9s.exec_flow import Session, attach_ended, container_io, detach_keys, pick_shell
+from n9s.exec_flow import Session, attach_ended, container_io, detach_keys
 from n9s.sources.cri import CriClient
 from n9s.sources.exec import SessionEnd
 
@@ -141,10 +141,8 @@ def test_shell_session_echoes_resizes_and_returns_the_exit_code(exec_pod, termin
     pod, cri = exec_pod
     target = target_of(pod, "plain")
     actions = Actions(cri, audit=AuditLog(tmp_path / "audit.jsonl"))
-    shell = pick_shell(actions, target)
-    assert shell == ["sh"]
-    outcome, url = actions.exec_url(target, shell, tty=True, stdin=True)
-    assert outcome.ok
+    outcome, shell, url = actions.open_shell(target)
+    assert outcome.ok and shell == ["sh"]
     session = Session(url, "shell", "n9s-test/exec-term/plain", tty=True, forward_keys=True, target=target)
     term = terminals(url, tty=True, stdin=True, keys=detach_keys(session), rows=30, cols=100)
     term.expect(rb"HINT: ctrl-\] leaves")

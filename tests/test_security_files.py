@@ -91,8 +91,9 @@ def test_the_audit_log_is_private_and_append_only(tmp_path):
         t.join()
     text = path.read_text()
     assert text.startswith(before)
-    entries = [json.loads(line) for line in text.splitlines()]
-    assert len(entries) == 1 + 100 and all(e["result"] == "ok" for e in entries)
+    lines = [json.loads(line) for line in text.splitlines()]  # an intent and a result per action
+    assert len(lines) == 2 * (1 + 100) and [e["phase"] for e in lines].count("intent") == 101
+    assert len(log.entries()) == 101 and all(e["result"] == "ok" for e in log.entries())
 
 
 def test_the_audit_log_masks_anything_that_looks_like_a_credential(tmp_path):

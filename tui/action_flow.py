@@ -8,12 +8,12 @@ The UI never calls the runtime itself; `app.actions` does, and checks read-only 
 from __future__ import annotations
 
 import logging
-from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from functools import partial
 from typing import Any, Callable, Sequence
 
 from .actions import DEFAULT_GRACE_S, ActionResult, Target
+from .daemon_threads import in_daemon_thread, map_unordered
 from .keys import session_of
 from .model.picture import ContainerRow, NodePicture, PodRow
 from .sanitize import sanitize_label
@@ -264,13 +264,16 @@ def _verb(choice: Choice) -> str:
 
 def _stop_pod(actions: Any, s: Subject, grace_s: int) -> ActionResult:
     """As a kubelet does: each running container gets the grace period (side by side), then the sandbox stops."""
-    failures: list[str] = []
-    if grace_s > 0 and s.running_containers:
-        with ThreadPoolExecutor(max_workers=min(PARALLEL_CALLS, len(s.running_containers))) as pool:
-            for result in pool.map(lambda t: actions.stop_container(t, grace_s), s.running_containers):
-                if not result.ok:
-                    failures.append(f"{result.target.name}: {result.message}")
-    result = actions.stop_pod(s.target)
+    first = s.running_containers if grace_s > 0 else ()
+    stops = list(map_unordered(lambda t: actions.stop_container(t, grace_s), first, PARALLEL_CALLS, "n9s-stop"))
+    undone = [r for r in stops if not r.done]
+    if undone:  # the audit log failed: the sandbox is not stopped, and the message says what was
+        done = len(stops) - len(undone)
+        message = undone[0].message + (f" (the sandbox was not stopped; {done} of {len(stops)} container stops "
+                                       "ran before the log failed)" if done else "")
+        return ActionResult("stop-pod", s.target, False, message, done=False)
+    failures = [f"{r.target.name}: {r.message}" for r in stops if not r.ok]
+    result = actions.stop_pod(s.target, grace_s, tuple(t.id for t in first))
     if result.ok and failures:
         # The sandbox stop killed what the graceful stop could not end; say so.
         return ActionResult(result.action, result.target, True, "ok, but " + "; ".join(failures))
@@ -301,6 +304,9 @@ def perform_one(actions: Any, s: Subject, choice: Choice) -> Outcome:
         return Outcome(s, False, sanitize_label(str(err), MAX_MESSAGE), refused=True)
     except (SourceError, ValueError) as err:
         return Outcome(s, False, sanitize_label(f"{_verb(choice)} {s.label} failed: {err}", MAX_MESSAGE))
+    if not result.done:  # the audit log cannot be written: nothing was done, and the message says why
+        why = result.message.removeprefix("not done: ")
+        return Outcome(s, False, sanitize_label(f"Not done: {_verb(choice)} {s.kind} {s.label}: {why}", MAX_MESSAGE))
     if not result.ok:
         return Outcome(s, False, sanitize_label(f"{_verb(choice)} {s.label} failed: {result.message}", MAX_MESSAGE))
     message = _done_message(s, choice)
@@ -316,12 +322,9 @@ def perform(actions: Any, subjects: Sequence[Subject], choice: Choice,
     if not subjects:
         return []
     outcomes: list[Outcome] = []
-    with ThreadPoolExecutor(max_workers=min(PARALLEL_CALLS, len(subjects))) as pool:
-        futures = [pool.submit(perform_one, actions, s, choice) for s in subjects]
-        for future in as_completed(futures):
-            outcome = future.result()
-            outcomes.append(outcome)
-            report(outcome)
+    for outcome in map_unordered(lambda s: perform_one(actions, s, choice), subjects, PARALLEL_CALLS):
+        outcomes.append(outcome)
+        report(outcome)
     return outcomes
 
 
@@ -378,7 +381,8 @@ def start(app: Any, subjects: Sequence[Subject], choice: Choice | None) -> None:
     if choice.operation == STOP and choice.grace_s > 0:
         app.notify(f"Stopping {_what(kind, subjects)} (grace period {choice.grace_s} s)…", markup=False, timeout=3)
     # The worker's name reaches the app's error notification (with markup): no container-given text in it.
-    app.run_worker(partial(_work, app, list(subjects), choice), thread=True, group="actions",
+    # The calls run in daemon threads the worker awaits: quitting cancels the worker and waits for none of them.
+    app.run_worker(in_daemon_thread(_work, app, list(subjects), choice), group="actions",
                    name=f"{choice.operation} of {_count(len(subjects), kind, kind + 's')}", exit_on_error=False)
 
 

@@ -12,6 +12,8 @@ import tempfile
 import threading
 from typing import Any
 
+from .paths import open_private
+
 log = logging.getLogger("n9s.api_logs")
 
 
@@ -30,7 +32,7 @@ class ApiLogBridge:
         self.path, self.previous, self.tail_lines = path, previous, tail_lines
         self._stream: Any = None
         self._stop = threading.Event()
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        fd = open_private(path, exclusive=True)
         self._file = os.fdopen(fd, "w", encoding="utf-8")
         self._thread = threading.Thread(target=self._run, name=f"n9s-api-log-{container}", daemon=True)
 

@@ -35,6 +35,7 @@ class AppConfig:
     exit_after_first_paint: bool = False
     theme: str = "n9s"
     keymap: dict[str, str] = field(default_factory=dict)  # binding id -> keys, from the config file
+    notices: tuple[str, ...] = ()  # said once at start (a file n9s refuses to write)
 
 
 class PictureReady(Message):
@@ -102,6 +103,8 @@ class N9sApp(App):
                             markup=False)
 
         self.push_screen(BrowserScreen(self.config.start_view))
+        for notice in self.config.notices:
+            self.notify(notice, severity="error", timeout=30, markup=False)
         self._refresher.start()
         self.request_refresh()
         if self.events is not None:

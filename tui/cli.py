@@ -13,21 +13,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from . import __version__
+from .paths import config_path, log_file_path, state_dir
 
 if TYPE_CHECKING:
     from .config import Config
 
 _START = __import__("time").perf_counter()
-
-
-def state_dir() -> Path:
-    base = os.environ.get("XDG_STATE_HOME") or os.path.join(os.path.expanduser("~"), ".local", "state")
-    return Path(base) / "n9s"
-
-
-def config_path() -> Path:
-    base = os.environ.get("XDG_CONFIG_HOME") or os.path.join(os.path.expanduser("~"), ".config")
-    return Path(os.environ.get("N9S_CONFIG") or Path(base) / "n9s" / "config.toml")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -127,18 +118,37 @@ def say(message: str) -> None:
 
 
 def setup_logging(args: argparse.Namespace) -> Path:
-    path = Path(args.log_file) if args.log_file else state_dir() / "n9s.log"
+    from .paths import open_private
+
+    path = log_file_path(args.log_file)
     try:
-        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
-        handler: logging.Handler = logging.StreamHandler(os.fdopen(fd, "a", encoding="utf-8"))
+        handler: logging.Handler = logging.StreamHandler(os.fdopen(open_private(path), "a", encoding="utf-8"))
     except OSError:
-        handler = logging.NullHandler()
+        handler = logging.NullHandler()  # said on screen at start and by `n9s info` (file_checks)
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     root = logging.getLogger("n9s")
     root.addHandler(handler)
     root.setLevel(logging.DEBUG if args.debug else logging.INFO)
     return path
+
+
+def file_checks(args: argparse.Namespace) -> list:
+    """Whether n9s can write each of its files, as it would open them."""
+    from .paths import audit_log_path, check_writable
+
+    return [check_writable("audit log", audit_log_path()), check_writable("log file", log_file_path(args.log_file))]
+
+
+def file_notices(args: argparse.Namespace) -> tuple[str, ...]:
+    """What the TUI says at start about files it will not or cannot write."""
+    from .sanitize import sanitize_label
+
+    notes = []
+    for check in file_checks(args):
+        if not check.ok:
+            then = " Actions will not run until it can be written." if check.what == "audit log" else ""
+            notes.append(sanitize_label(f"{check.what} {check.problem}.{then}", max_len=600))
+    return tuple(notes)
 
 
 def make_collector(address: str, namespace: str, pods_dir: str, api=None):
@@ -196,7 +206,6 @@ def resolve_address(args: argparse.Namespace) -> str:
 
 def cmd_info(args: argparse.Namespace, config: Config | None, problem: str | None) -> int:
     """Where n9s looks for things, and whether it would start (exit 2 when it would refuse, and why)."""
-    from .audit import audit_log_path
     from .config import LOADED
     from .sanitize import sanitize_label as safe
     from .sources.endpoint import resolve_endpoint
@@ -211,8 +220,8 @@ def cmd_info(args: argparse.Namespace, config: Config | None, problem: str | Non
     print(f"containerd namespace: {safe(args.namespace, 200)}")
     print(f"pod log directory: {safe(args.pods_dir, 400)}")
     print(f"state directory: {safe(str(state_dir()), 400)}")
-    print(f"audit log: {safe(str(audit_log_path()), 400)}")
-    print(f"log file: {safe(str(args.log_file or state_dir() / 'n9s.log'), 400)}")
+    for check in file_checks(args):
+        print(safe(check.line(), 600))
     print(f"config file: {safe(str(config_path()), 400)} ({state})")
     print(f"read-only: {'yes' if args.readonly else 'no'}")
     if problem:

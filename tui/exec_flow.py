@@ -16,8 +16,7 @@ from .exec_cleanup import ExecClaim, Settled, settle
 from .model.picture import ContainerRow, NodePicture
 from .sanitize import sanitize_label, sanitize_text
 from .sources.errors import ReadOnlyRefused, SourceError
-from .sources.exec import (DETACH_KEY, DETACH_KEY_NAME, SHELL_CANDIDATES, SessionEnd, choose_shell, probe_result,
-                           run_in_terminal)
+from .sources.exec import DETACH_KEY, DETACH_KEY_NAME, SHELL_CANDIDATES, SessionEnd, run_in_terminal
 from .terminal_lending import lend_terminal
 
 log = logging.getLogger("n9s.exec")
@@ -106,19 +105,6 @@ def _prepare(app: Any, kind: str, key: str) -> tuple[Any, Target] | None:
         return None
 
 
-# ---- shell choice ----
-def pick_shell(actions: Any, target: Target,
-               candidates: tuple[tuple[str, ...], ...] | None = None) -> list[str] | None:
-    """`bash`, else `sh`, else None, by running `<shell> -c "exit 0"` once each through the action layer.
-    Raises ReadOnlyRefused in read-only mode, and SourceError when the runtime fails for another reason."""
-
-    def probe(argv: list[str]) -> bool:
-        outcome, result = actions.exec_sync(target, argv, timeout_s=PROBE_TIMEOUT_S)
-        return probe_result(outcome.ok, outcome.message, result.exit_code if result is not None else None)
-
-    return choose_shell(probe, candidates if candidates is not None else SHELL_CANDIDATES)
-
-
 def container_io(cri: Any, container_id: str) -> ContainerIO:
     """TTY and stdin of the main process, from the verbose ContainerStatus (the CRI config the runtime keeps;
     the OCI spec's process.terminal when the config is missing)."""
@@ -147,26 +133,23 @@ def open_shell(app: Any, kind: str, key: str) -> None:
 
 def _start_shell(app: Any, actions: Any, target: Target) -> None:
     label = label_of(target)
+    claim = ExecClaim(actions, target, [], label)
+    claim.prepare()  # the execs there before this session's, so its own can be told apart
     try:
-        shell = pick_shell(actions, target)
+        # One audited action: the probes for bash then sh, and the stream for the first that runs.
+        outcome, shell, url = actions.open_shell(target, SHELL_CANDIDATES, probe_timeout_s=PROBE_TIMEOUT_S)
     except SourceError as err:
         app.call_from_thread(_notify_error, app, err, "shell")
         return
-    if shell is None:
+    if outcome.ok and shell is None:
         note = (f"{label} has no shell (neither bash nor sh: a distroless image?). "
                 "You can still run one command at a time here.")
         app.call_from_thread(_open_panel, app, actions, target, note)
         return
-    claim = ExecClaim(actions, target, shell, label)
-    claim.prepare()  # the execs there before this session's, so its own can be told apart
-    try:
-        outcome, url = actions.exec_url(target, shell, tty=True, stdin=True)
-    except SourceError as err:
-        app.call_from_thread(_notify_error, app, err)
-        return
     if not outcome.ok or not url:
         app.call_from_thread(tell, app, f"shell in {label}: {sanitize_text(outcome.message)}", "error")
         return
+    claim.argv = tuple(shell)  # the session's own exec runs the shell the probes found
     session = Session(url, "shell", label, tty=True, forward_keys=True, target=target, claim=claim)
     app.call_from_thread(run_session, app, session, lambda end: _shell_ended(label, shell, end))
 

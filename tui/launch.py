@@ -14,7 +14,7 @@ MIN_REMOTE_REFRESH_S = 0.5
 def build_app(args: argparse.Namespace, address: str | None) -> Any:
     """The app for ``args``: on the runtime at ``address``, or (``address`` None) the node ``args.node`` through
     the Kubernetes API alone. Raises ValueError when remote mode has no API."""
-    from .cli import make_api_side, make_collector
+    from .cli import file_notices, make_api_side, make_collector
     from .model.collector import BackgroundRefresh
     from .viewspec import find_view
 
@@ -49,7 +49,7 @@ def build_app(args: argparse.Namespace, address: str | None) -> Any:
     config = AppConfig(refresh_s=max(MIN_REMOTE_REFRESH_S if remote else MIN_REFRESH_S, args.refresh),
                        readonly=args.readonly, start_view=args.view,
                        exit_after_first_paint=args.exit_after_first_paint, theme=args.theme,
-                       keymap=dict(getattr(args, "keymap", None) or {}))
+                       keymap=dict(getattr(args, "keymap", None) or {}), notices=file_notices(args))
     app = N9sApp(collector, config, events=events, actions=actions, first_refresh=first)
     if api is not None:
         api.on_change = app.refresh_from_thread
@@ -78,7 +78,10 @@ def run_app(app: Any, started_at: float | None = None) -> int:
             app.run(loop=loop)
     finally:
         _close_loop(loop)
-        _end_left_over(getattr(app, "actions", None))
+        actions = getattr(app, "actions", None)
+        if actions is not None:
+            actions.abandon_in_flight()  # a call still under way: its outcome is unknown, and the log says so
+        _end_left_over(actions)
     if app.config.exit_after_first_paint and app.first_paint_at is not None and started_at is not None:
         print(f"first full screen after {app.first_paint_at - started_at:.3f}s", file=sys.stderr)
     return app.return_code or 0

@@ -36,6 +36,7 @@ from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
+from n9s.paths import open_private
 from n9s.sanitize import sanitize_label, sanitize_text
 from n9s.sources.errors import SourceError
 from n9s.sources.log_format import LogRecord, format_timestamp
@@ -154,9 +155,9 @@ def fresh_path(directory: str, stem: str) -> str:
 
 
 def save_lines(path: str, lines, *, timestamps: bool) -> int:
-    """Write lines to a new file of mode 0600 (never over an existing one); return the count."""
-    os.makedirs(os.path.dirname(path) or ".", mode=0o700, exist_ok=True)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
+    """Write lines to a new file of mode 0600 (never over an existing one, never through a link, only in a
+    directory of n9s's user nobody else can write); return the count."""
+    fd = open_private(path, exclusive=True)
     count = 0
     with os.fdopen(fd, "w", encoding="utf-8") as out:
         for shown in lines:

@@ -21,6 +21,7 @@ from .. import keys
 from ..sanitize import sanitize_label
 from ..sources.errors import NotFound, SourceError
 from ..sources.log_history import previous_attempt_path
+from ..paths import saved_logs_dir
 from ..sources.log_lines import IndexedLines, MergedLines, open_lines
 from .base import N9sScreen
 from .keyed import Keyed, bindings
@@ -31,8 +32,7 @@ SINCE_PRESETS = {"2": 60, "3": 5 * 60, "4": 15 * 60, "5": 30 * 60, "6": 3600}
 
 
 def default_save_dir() -> str:
-    base = os.environ.get("XDG_STATE_HOME") or os.path.join(os.path.expanduser("~"), ".local", "state")
-    return os.path.join(base, "n9s", "logs")
+    return str(saved_logs_dir())
 
 
 def _previous_paths(path_or_paths):
