@@ -41,7 +41,7 @@ class StatusFacts:
 def status_facts(collector: PictureSource, row: ContainerRow) -> StatusFacts:
     cri = collector.cri
     if cri is None:  # seen through the API alone
-        return StatusFacts(row.state, log_path=row.log_path, error="the runtime's view of a container needs n9s on the node")
+        return StatusFacts(row.state, log_path=row.log_path, error="a container's status needs n9s on its node")
     try:
         status = cri.container_status(row.id, verbose=True)
     except SourceError as err:
