@@ -8,12 +8,12 @@ from collections import deque
 from typing import Any, Callable
 
 from ..sources.errors import SourceError
+from .collect.sampling import HISTORY
 from .picture import OK, UNAVAILABLE, UNREACHABLE, ContainerRow, Figures, NodeInfo, NodePicture, PodRow, SourceHealth
 from .seams import PictureSource
 
 REMOTE_NOTE = "remote mode through the API: tasks, snapshots, images and exec need n9s on the node itself"
 STATES = {"running": "RUNNING", "waiting": "CREATED", "terminated": "EXITED"}
-HISTORY = 60
 
 
 def _ns(moment: Any) -> int:
