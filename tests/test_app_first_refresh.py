@@ -7,13 +7,12 @@ import threading
 from n9s.app import AppConfig, N9sApp
 from n9s.model.collector import BackgroundRefresh
 from n9s.model.picture import NodeInfo, NodePicture, PodRow
+from n9s.model.seams import PictureSource
 
 from pilot_helpers import wait_for
 
 
-class CountingCollector:
-    api = None
-
+class CountingCollector(PictureSource):
     def __init__(self):
         self.calls = 0
         self.release = threading.Event()

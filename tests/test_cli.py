@@ -60,9 +60,9 @@ async def test_keymap_from_config_rebinds_a_key_by_binding_id(tmp_path, monkeypa
     keymap = load_config(config).values["keymap"]
     assert keymap == {"command": "c"}
 
-    class NoCollector:
-        api = None
+    from n9s.model.seams import PictureSource
 
+    class NoCollector(PictureSource):
         def refresh(self, **kwargs):
             from n9s.model.picture import NodeInfo, NodePicture
 

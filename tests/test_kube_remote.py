@@ -4,6 +4,7 @@ from __future__ import annotations
 from kube_fake.manifests import container, node_manifest, pod_manifest, summary_manifest
 from kube_fake.server import FakeKube
 from pilot_helpers import table_rows, wait_for
+from test_hostile_oversized import screen_text
 
 from n9s.actions import Actions, Target
 from n9s.app import AppConfig, N9sApp
@@ -107,4 +108,26 @@ async def test_remote_logs_come_from_the_api_and_follow(tmp_path):
         import os
 
         assert not os.path.exists(tmpdir)
+        api.stop()
+
+
+async def test_a_container_detail_in_remote_mode_says_what_needs_the_node(tmp_path):
+    # Remote mode has no runtime to ask for a container's status: the detail said nothing and its worker failed
+    # (the runtime client it asked for was None).
+    web = pod_manifest("default", "web", node=NODE, containers=[container("server", "nginx:1.25")])
+    with FakeKube(pods=[web], nodes=[node_manifest(NODE)]) as fake:
+        app, api, _ = make(fake, tmp_path)
+        notes: list[tuple[str, str]] = []
+        app.notify = lambda message, **kw: notes.append((str(message), kw.get("severity", "information")))
+        async with app.run_test(size=(200, 40)) as pilot:
+            assert await wait_for(pilot, lambda: [r[1] for r in table_rows(app)] == ["web"], timeout=20)
+            await pilot.press("enter")
+            assert await wait_for(pilot, lambda: [r[0] for r in table_rows(app)] == ["server"])
+            await pilot.press("enter")
+
+            def detail() -> str:
+                return " ".join(screen_text(app).split())
+            assert await wait_for(pilot, lambda: "status needs n9s on its node" in detail(), timeout=10), \
+                (detail()[-600:], notes)
+            assert not [n for n in notes if n[1] == "error"], notes
         api.stop()

@@ -93,7 +93,7 @@ def test_a_view_without_pods_or_containers_reads_no_pod_cgroup(node):
 
 
 def test_a_rate_is_not_taken_over_a_long_pause(node, monkeypatch):
-    from n9s.model import collector as collector_module
+    from n9s.model.collect import sampling
 
     collector, container_dir = node
     collector.refresh()
@@ -101,7 +101,7 @@ def test_a_rate_is_not_taken_over_a_long_pause(node, monkeypatch):
     collector.refresh()
     assert not collector.resample_soon and collector.refresh().containers[0].figures.cpu_cores is not None
     collector.refresh(container_stats=False)
-    monkeypatch.setattr(collector_module, "RATE_MAX_GAP_NS", 0)  # as if the containers were off screen for long
+    monkeypatch.setattr(sampling, "RATE_MAX_GAP_NS", 0)  # as if the containers were off screen for long
     back = collector.refresh(container_stats=True)
     assert back.containers[0].figures.cpu_cores is None  # no average over the whole pause
     assert back.pods[0].figures.cpu_cores is None

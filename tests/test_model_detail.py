@@ -79,7 +79,7 @@ def test_status_facts_are_fetched_once_while_the_state_holds():
         return SimpleNamespace(mounts=(mount,), info={"snapshotKey": "k", "snapshotter": "overlayfs"},
                                log_path="/var/log/pods/x/0.log")
 
-    collector = SimpleNamespace(cri=SimpleNamespace(container_status=container_status), cgroups=None, _known={})
+    collector = SimpleNamespace(cri=SimpleNamespace(container_status=container_status), full_figures=lambda cid: None)
     row = ContainerRow(id="c1", sandbox_id="s", name="app", attempt=0, image="i", image_ref="i", state="RUNNING",
                        created_at_ns=1, namespace="ns", pod_name="p", pod_uid="u", labels={}, annotations={})
     first = container_detail(collector, row)

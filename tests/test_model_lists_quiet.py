@@ -128,6 +128,8 @@ class ThreePodCri(FakeCri):
 class PodCgroups:
     """Each pod's cgroup reports the memory set in ``memory`` for its uid."""
 
+    mode = "v2"
+
     def __init__(self):
         self.memory = {f"uid-{n}": 0 for n in ThreePodCri.NAMES}
 
@@ -139,6 +141,9 @@ class PodCgroups:
 
     def pod_location(self, location):
         return location.pod_uid
+
+    def forget(self, container_id):
+        pass
 
     def read_pod(self, location, full=False, limits_from=None):
         used = self.memory[location.pod_uid]

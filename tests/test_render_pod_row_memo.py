@@ -40,3 +40,19 @@ def test_the_memo_holds_only_the_last_renders_pods():
     memo.render(pods, NOW)
     memo.render(pods[:1], NOW)
     assert [p.id for p in memo.held()] == [pods[0].id]
+
+
+def test_each_renderer_keeps_its_own_rows_and_the_views_keep_none():
+    from n9s.viewspec import find_view
+
+    pods_view = find_view("pods")
+    p = picture()
+    screen, other = r.RenderMemo(), r.RenderMemo()
+    first = pods_view.render(p, NOW, None, screen)
+    assert [a is b for a, b in zip(first, pods_view.render(p, NOW + 0.3, None, screen))] == [True] * len(first)
+    theirs = pods_view.render(p, NOW + 0.3, None, other)
+    assert theirs == first and not any(a is b for a, b in zip(theirs, first))  # another screen's memo
+    assert [x.id for x in screen.pods.held()] == [x.id for x in p.pods]
+    # Without a memo of its own a render keeps nothing between calls (no state in the module).
+    plain = pods_view.render(p, NOW, None)
+    assert plain == first and not any(a is b for a, b in zip(pods_view.render(p, NOW, None), plain))

@@ -14,6 +14,7 @@ from test_hostile_oversized import screen_text
 
 from n9s.app import AppConfig, N9sApp
 from n9s.model.picture import NodeInfo, NodePicture
+from n9s.model.seams import PictureSource
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # bench/ lives beside tests/
 from bench.pty_run import PtyN9s  # noqa: E402
@@ -122,9 +123,7 @@ def words(app) -> str:
     return " ".join(screen_text(app).replace("\u258c", " ").split())
 
 
-class NoRuntime:
-    api = None
-
+class NoRuntime(PictureSource):
     def refresh(self, **kwargs):
         return NodePicture(taken_at=0.0, node=NodeInfo(hostname="x"))
 

@@ -18,6 +18,7 @@ from . import keys
 from .failures import failure_line
 from .key_gate import KeyGate
 from .model.picture import NodePicture
+from .model.seams import PictureSource
 from .palette import NodeCommands
 from .refresh_loop import RefreshLoop
 from .sanitize import sanitize_label
@@ -50,8 +51,8 @@ class N9sApp(App):
     COMMANDS = App.COMMANDS | {NodeCommands}
     BINDINGS = bindings(keys.APP)
 
-    def __init__(self, collector: Any, config: AppConfig | None = None, *, events: Any = None, actions: Any = None,
-                 first_refresh: Any = None):
+    def __init__(self, collector: PictureSource, config: AppConfig | None = None, *, events: Any = None,
+                 actions: Any = None, first_refresh: Any = None):
         super().__init__()
         self.collector = collector
         self.first_refresh = first_refresh  # a BackgroundRefresh under way, taken by the first refresh
@@ -117,7 +118,7 @@ class N9sApp(App):
         if self.events is not None:
             # Closing the channel cancels the blocking event stream, so its worker thread can end.
             self.events.close()
-        api = getattr(self.collector, "api", None)
+        api = self.collector.api
         if api is not None:
             api.stop()
 
@@ -152,7 +153,7 @@ class N9sApp(App):
     def _next_refresh_in(self) -> float:
         # The next sample comes sooner when rows lack a CPU rate (it needs two samples): at start, and when rows
         # come back on screen after a pause; or while CRI settles after an event.
-        soon = getattr(self.collector, "resample_soon", False)
+        soon = self.collector.resample_soon
         return min(self.config.refresh_s, 1.0) if soon else self.config.refresh_s
 
     def _refresh_failed(self, err: Exception) -> None:
@@ -177,7 +178,7 @@ class N9sApp(App):
         log.debug("refresh took %.3fs: %d pods, %d containers%s", took, len(picture.pods), len(picture.containers),
                   " (stale)" if picture.stale else "")
         self.post_message(PictureReady(picture, took))
-        if getattr(self.collector, "status_pending", 0) and not self._stop.is_set():
+        if self.collector.status_pending and not self._stop.is_set():
             self.call_from_thread(self._start_status_fill)
         if "snapshots" in needs and picture.snapshots:
             missing = [s.key for s in picture.snapshots if s.size_bytes is None]
@@ -234,10 +235,9 @@ class N9sApp(App):
 
     def _set_events_live(self, live: bool) -> None:
         """Without a live event stream the collector reads the task list on every refresh."""
-        if hasattr(self.collector, "events_live"):
-            self.collector.events_live = live
-            if not live and hasattr(self.collector, "note_task_event"):
-                self.collector.note_task_event()
+        self.collector.events_live = live
+        if not live:
+            self.collector.note_task_event()
 
     # ---- containerd events: an exit, an OOM or a new container shows up at once ----
     def _watch_events(self) -> None:
@@ -252,8 +252,7 @@ class N9sApp(App):
                     last_error = ""
                     if self._stop.is_set():
                         return
-                    if event.topic.startswith(("/tasks/", "/containers/")) and hasattr(self.collector,
-                                                                                     "note_task_event"):
+                    if event.topic.startswith(("/tasks/", "/containers/")):
                         self.collector.note_task_event()
                     if hasattr(self.collector, "note_exec_event"):
                         self.collector.note_exec_event(event.topic, event.container_id)

@@ -110,8 +110,8 @@ def _values(path: Path, text: str, data: dict[str, Any]) -> dict[str, Any]:
                 raise fail(f"{key} must be a string, not {_shown(value)}")
             if "\x00" in value:
                 raise fail(f"{key} holds a NUL character")
-            if key == "view" and view_problem(value):
-                raise fail(view_problem(value))
+            if key == "view" and (problem := view_problem(value)):
+                raise fail(problem)
         out[key] = value
     return out
 

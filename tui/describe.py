@@ -66,9 +66,8 @@ def describe_loader(app: Any, kind: str, key: str) -> tuple[str, Callable[[], st
             doc: dict[str, Any] = {}
             picture = app.picture
             pod = picture.pod(key) if picture is not None else None
-            api = getattr(pod, "api", None)
-            if api is not None:
-                doc["api"] = api_summary(api, pod.flags)
+            if pod is not None and pod.api is not None:
+                doc["api"] = api_summary(pod.api, pod.flags)
             if cri is not None and not key.startswith("api:"):
                 try:
                     status = cri.pod_sandbox_status(key, verbose=True)
@@ -113,7 +112,7 @@ def yaml_loader(app: Any, key: str) -> tuple[str, Callable[[], str]]:
     pod = picture.pod(key) if picture is not None else None
     api = getattr(pod, "api", None) if pod is not None else None
     manifest = getattr(api, "manifest", None)
-    if manifest:
+    if manifest and pod is not None:
         return f"pod {pod.namespace}/{pod.name} (from the API)", lambda: to_yaml(manifest)
 
     def load() -> str:

@@ -29,6 +29,8 @@ class TerminalState:
         self.fd: int | None = None
         self.modes: list | None = None
         for stream in (sys.__stdin__, sys.__stderr__, sys.__stdout__):
+            if stream is None:
+                continue
             try:
                 fd = stream.fileno()
                 if os.isatty(fd):
@@ -38,7 +40,7 @@ class TerminalState:
                 continue
 
     def restore(self) -> None:
-        if self.fd is None:
+        if self.fd is None or self.modes is None:
             return
         with contextlib.suppress(OSError, termios.error):
             termios.tcsetattr(self.fd, termios.TCSANOW, self.modes)

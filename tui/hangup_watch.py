@@ -16,8 +16,11 @@ from typing import Iterator
 
 
 def _terminal_fd() -> int | None:
+    stdin = sys.__stdin__
+    if stdin is None:  # started without any stdin
+        return None
     try:
-        fd = sys.__stdin__.fileno()
+        fd = stdin.fileno()
     except (AttributeError, ValueError, OSError):
         return None
     return fd if os.isatty(fd) else None

@@ -16,16 +16,18 @@ def build_app(args: argparse.Namespace, address: str | None) -> Any:
     the Kubernetes API alone. Raises ValueError when remote mode has no API."""
     from .cli import file_notices, make_api_side, make_collector
     from .model.collector import BackgroundRefresh
+    from .model.seams import PictureSource
     from .viewspec import find_view
 
     remote = address is None
     if remote and args.no_api:
         raise ValueError("--node without a local runtime needs the Kubernetes API (drop --no-api)")
     api = make_api_side(args)
-    if remote:
+    collector: PictureSource
+    if address is None:
         from .model.remote import RemoteCollector
 
-        collector: Any = RemoteCollector(api)
+        collector = RemoteCollector(api)
         first = None
     else:
         collector = make_collector(address, args.namespace, args.pods_dir, api=api)
@@ -39,13 +41,13 @@ def build_app(args: argparse.Namespace, address: str | None) -> Any:
     from .audit import AuditLog
 
     events = None
-    if not remote:
+    if address is not None:
         from .sources.containerd import ContainerdClient
 
         events = ContainerdClient(address, namespace=args.namespace)
     # The action layer has runtime clients of its own: the refresh renews its channel when the runtime stops answering.
     options = dict(readonly=args.readonly, audit=AuditLog(), kube=api)
-    actions = Actions(None, None, **options) if remote else node_actions(address, args.namespace, **options)
+    actions = Actions(None, None, **options) if address is None else node_actions(address, args.namespace, **options)
     config = AppConfig(refresh_s=max(MIN_REMOTE_REFRESH_S if remote else MIN_REFRESH_S, args.refresh),
                        readonly=args.readonly, start_view=args.view,
                        exit_after_first_paint=args.exit_after_first_paint, theme=args.theme,

@@ -23,7 +23,8 @@ class ViewSpec:
     aliases: tuple[str, ...]
     title: str
     columns: tuple[Column, ...]
-    render: Callable[..., list[Row]]  # (picture, now, context) -> rows
+    # (picture, now, context[, memo]) -> rows; memo: the renderer's own RenderMemo, kept across its renders
+    render: Callable[..., list[Row]]
     needs: tuple[str, ...] = ()  # what a refresh must fetch for it: COLLECTION_NEEDS, "tasks",
     # "container-stats", "pod-stats" (cgroup figures are read only for the rows a view shows)
     enter: str | None = None  # the view Enter opens, with the selected row as its context
@@ -35,34 +36,35 @@ class ViewSpec:
         return (self.name, *self.aliases)
 
 
-_POD_ROWS = r.PodRowMemo()
+# The renderer's own memo (each screen keeps one across its renders): a view that keeps nothing ignores it.
+Memo = r.RenderMemo | None
 
 
-def _pods(picture: NodePicture, now: float, context: str | None) -> list[Row]:
-    return r.render_pods(picture, now, _POD_ROWS)
+def _pods(picture: NodePicture, now: float, context: str | None, memo: Memo = None) -> list[Row]:
+    return r.render_pods(picture, now, memo.pods if memo is not None else None)
 
 
-def _containers(picture: NodePicture, now: float, context: str | None) -> list[Row]:
+def _containers(picture: NodePicture, now: float, context: str | None, memo: Memo = None) -> list[Row]:
     return r.render_containers(picture, now, sandbox_id=context)
 
 
-def _tasks(picture: NodePicture, now: float, context: str | None) -> list[Row]:
+def _tasks(picture: NodePicture, now: float, context: str | None, memo: Memo = None) -> list[Row]:
     return r.render_tasks(picture, now)
 
 
-def _snapshots(picture: NodePicture, now: float, context: str | None) -> list[Row]:
+def _snapshots(picture: NodePicture, now: float, context: str | None, memo: Memo = None) -> list[Row]:
     return r.render_snapshots(picture, now)
 
 
-def _images(picture: NodePicture, now: float, context: str | None) -> list[Row]:
+def _images(picture: NodePicture, now: float, context: str | None, memo: Memo = None) -> list[Row]:
     return r.render_images(picture, now)
 
 
-def _node(picture: NodePicture, now: float, context: str | None) -> list[Row]:
+def _node(picture: NodePicture, now: float, context: str | None, memo: Memo = None) -> list[Row]:
     return render_node(picture, now)
 
 
-def _events(picture: NodePicture, now: float, context: str | None) -> list[Row]:
+def _events(picture: NodePicture, now: float, context: str | None, memo: Memo = None) -> list[Row]:
     return render_events(picture, now)
 
 

@@ -18,6 +18,7 @@ from typing import Any, Callable
 
 from ..sources.cgroup_paths import find_pod_cgroup
 from .picture import ContainerRow, Figures, PodRow
+from .seams import CgroupSource
 
 LOCAL_PREFIX = "local:"  # row keys of pods and containers found this way (never a runtime id)
 
@@ -62,7 +63,7 @@ def scan_pod_logs(pods_dir: str) -> list[LogPod]:
 
 
 def _containers(pod_dir: str) -> list[LogContainer]:
-    out = []
+    out: list[LogContainer] = []
     try:
         entries = sorted(os.scandir(pod_dir), key=lambda e: e.name)
     except OSError:
@@ -86,13 +87,15 @@ class LocalView:
     for CPU rates. ``cgroups`` is a ``CgroupReader`` (or None: no figures)."""
 
     pods_dir: str
-    cgroups: Any = None
+    cgroups: CgroupSource | None = None
     figures_from: Callable[[Any, Any], Figures] | None = None  # (stats, previous stats) -> Figures
     _locations: dict[str, Any] = field(default_factory=dict)  # uid -> CgroupLocation (found once)
     _prev: dict[str, Any] = field(default_factory=dict)
 
     def rows(self) -> tuple[list[PodRow], list[ContainerRow]]:
-        pods, containers, samples = [], [], {}
+        pods: list[PodRow] = []
+        containers: list[ContainerRow] = []
+        samples: dict[str, Any] = {}
         for lp in scan_pod_logs(self.pods_dir):
             location = self._location(lp.uid)
             stats = self._read(location)
@@ -125,7 +128,7 @@ class LocalView:
         seen = {p.uid for p in pods}
         for uid in [u for u in self._locations if u not in seen]:  # the pod's logs are gone: so is the pod
             del self._locations[uid]
-            if hasattr(self.cgroups, "forget"):
+            if self.cgroups is not None:
                 self.cgroups.forget(f"pod{uid}")
         return pods, containers
 
@@ -154,7 +157,7 @@ class LocalView:
         return location
 
     def _read(self, location: Any) -> Any:
-        if location is None:
+        if location is None or self.cgroups is None:
             return None
         try:
             stats = self.cgroups.read(location)

@@ -6,8 +6,8 @@ from typing import Any
 
 from ..sources.errors import SourceError
 from ..sources.procs import ProcessRow, process_tree
-from .collector import figures_from
 from .picture import ContainerRow, ExecRow, Figures
+from .seams import PictureSource
 
 
 @dataclass(frozen=True)
@@ -39,12 +39,12 @@ class StatusFacts:
     error: str = ""
 
 
-def status_facts(collector: Any, row: ContainerRow) -> StatusFacts:
-    if getattr(collector, "cri", None) is None:  # remote mode: the node's runtime is not here to ask
-        return StatusFacts(row.state, log_path=row.log_path,
-                           error="mounts and snapshot need the node's runtime socket (remote mode)")
+def status_facts(collector: PictureSource, row: ContainerRow) -> StatusFacts:
+    cri = collector.cri
+    if cri is None:  # seen through the API alone
+        return StatusFacts(row.state, log_path=row.log_path, error="a container's status needs n9s on its node")
     try:
-        status = collector.cri.container_status(row.id, verbose=True)
+        status = cri.container_status(row.id, verbose=True)
     except SourceError as err:
         return StatusFacts(row.state, log_path=row.log_path, error=str(err))
     return StatusFacts(
@@ -56,23 +56,17 @@ def status_facts(collector: Any, row: ContainerRow) -> StatusFacts:
     )
 
 
-def container_detail(collector: Any, row: ContainerRow, facts: StatusFacts | None = None) -> ContainerDetail:
+def container_detail(collector: PictureSource, row: ContainerRow, facts: StatusFacts | None = None) -> ContainerDetail:
     """The detail of ``row``; pass the ``facts`` of an earlier call to skip the status call (they hold while the
     container's state does)."""
     if facts is None or facts.state != row.state or facts.error:
         facts = status_facts(collector, row)
     figures = row.figures
     processes: tuple[ProcessRow, ...] = ()
-    reader = collector.cgroups
-    # The collector owns resolved cgroup locations (the remote collector has none: no cgroups here).
-    known = collector._known.get(row.id) if reader is not None else None  # noqa: SLF001
-    if reader is not None and known is not None and known.location is not None and row.state == "RUNNING":
-        try:
-            full = reader.read(known.location, full=True)
-            figures = figures_from(full, collector._prev_stats.get(row.id), collector._cpu_cores)  # noqa: SLF001
-            figures = _with_rate(figures, row.figures)
-        except OSError:
-            pass
+    if row.state == "RUNNING":
+        full = collector.full_figures(row.id)
+        if full is not None:
+            figures = _with_rate(full, row.figures)
     if row.pid:
         processes = tuple(process_tree(row.pid))
     execs: tuple[ExecRow, ...] = ()

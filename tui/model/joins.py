@@ -63,6 +63,7 @@ def with_pod_cgroup(pod_cgroup: Figures, containers: Figures) -> Figures:
     A pod cgroup with no memory limit of its own is still bounded by the sum of its containers' limits when each
     has one. OOM kills are counted where the limit was hit (v1 counts them per cgroup, not up the tree), so the pod
     shows the larger of the two counts."""
+    limit: int | None
     if pod_cgroup.memory_limit_bytes is not None and not pod_cgroup.memory_unlimited:
         limit, unlimited = pod_cgroup.memory_limit_bytes, False
     else:

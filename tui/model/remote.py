@@ -8,11 +8,12 @@ from collections import deque
 from typing import Any, Callable
 
 from ..sources.errors import SourceError
+from .collect.sampling import HISTORY
 from .picture import OK, UNAVAILABLE, UNREACHABLE, ContainerRow, Figures, NodeInfo, NodePicture, PodRow, SourceHealth
+from .seams import PictureSource
 
 REMOTE_NOTE = "remote mode through the API: tasks, snapshots, images and exec need n9s on the node itself"
 STATES = {"running": "RUNNING", "waiting": "CREATED", "terminated": "EXITED"}
-HISTORY = 60
 
 
 def _ns(moment: Any) -> int:
@@ -26,18 +27,22 @@ def _figures(usage: Any) -> Figures:
                    memory_usage_bytes=usage.memory_usage_bytes, memory_rss_bytes=usage.memory_rss_bytes)
 
 
-class RemoteCollector:
+class RemoteCollector(PictureSource):
+    """A picture source without the runtime: no cgroups, tasks, snapshots or status calls (PictureSource's defaults
+    say so), no event stream; each refresh reads the API's watch and the kubelet's summary afresh."""
+
+    api: Any = None
+
     def __init__(self, api: Any, *, clock: Callable[[], float] = time.time) -> None:
         self.api = api
-        self.cri = None
-        self.containerd = None
-        self.cgroups = None
         self.clock = clock
-        self._history: dict[str, tuple[deque, deque]] = {}
+        self._history: dict[str, tuple[deque[float], deque[int]]] = {}
         self._summary_health = SourceHealth("summary", OK)
+        self._health: tuple[SourceHealth, ...] = ()
 
-    def snapshot_usage(self, *args: Any, **kwargs: Any) -> int:
-        return 0
+    @property
+    def health(self) -> tuple[SourceHealth, ...]:
+        return self._health
 
     def _summary(self, node: str) -> Any:
         client = getattr(self.api, "client", None)
@@ -108,6 +113,7 @@ class RemoteCollector:
             SourceHealth("api", api_state, snap.message, snap.since),
             self._summary_health,
         )
+        self._health = health
         return NodePicture(
             taken_at=now, node=info, pods=tuple(pods), containers=tuple(c for p in pods for c in p.containers),
             tasks=(), snapshots=None, images=None, health=health, api=snap, remote=True,

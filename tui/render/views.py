@@ -5,6 +5,10 @@ forget to.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+from typing import cast
+
+from ..model.kept import Kept
 from ..model.picture import ContainerRow, ExecRow, ImageRow, NodePicture, PodRow, SnapshotRow, TaskRow
 from ..sanitize import sanitize_label
 from . import format as fmt
@@ -90,34 +94,45 @@ def render_pods(picture: NodePicture, now: float, memo: PodRowMemo | None = None
     return [pod_row(p, now) for p in picture.pods]
 
 
+_POD_AGE = POD_COLUMNS.index(Column("AGE", numeric=True))
+
+
 class PodRowMemo:
-    """The rows of the last render, by the pod they came from. The collector hands an idle pod on as the very same
-    object, so its row is the same but for AGE, which only the clock moves: that cell is made again, nothing else.
-    Holds the last render's pods only."""
+    """The rows of the last render, each kept with the pod it came from (n9s.model.kept). The collector hands an
+    idle pod on as the very same object, so its row is the same but for AGE, which only the clock moves: that cell
+    is made again, nothing else. Holds the last render's pods only."""
 
     def __init__(self) -> None:
-        self._rows: dict[str, tuple[PodRow, Row]] = {}
+        self._rows: dict[str, Kept[Row]] = {}
 
     def render(self, pods: tuple[PodRow, ...] | list[PodRow], now: float) -> list[Row]:
         last = self._rows
-        kept: dict[str, tuple[PodRow, Row]] = {}
+        kept: dict[str, Kept[Row]] = {}
         rows = []
         for p in pods:
             known = last.get(p.id)
-            if known is not None and known[0] is p:
-                row = known[1]
+            if known is not None and known.holds((p,)):
+                row = known.value
                 age = fmt.age(p.created_at_ns, now)
-                if row.cells[-1] != age:  # (dataclasses.replace costs more than the rest of this loop)
-                    row = Row(row.key, row.cells[:-1] + (age,), row.sort_values, row.health, row.labels)
+                if row.cells[_POD_AGE] != age:  # (dataclasses.replace costs more than the rest of this loop)
+                    cells = row.cells[:_POD_AGE] + (age,) + row.cells[_POD_AGE + 1:]
+                    row = Row(row.key, cells, row.sort_values, row.health, row.labels)
             else:
                 row = pod_row(p, now)
-            kept[p.id] = (p, row)
+            kept[p.id] = Kept(row, (p,))
             rows.append(row)
         self._rows = kept
         return rows
 
     def held(self) -> list[PodRow]:
-        return [pod for pod, _row in self._rows.values()]
+        return [cast(PodRow, k.inputs[0]) for k in self._rows.values()]
+
+
+@dataclass
+class RenderMemo:
+    """What one renderer (a screen) keeps between its renders, so that each screen, and each app, has its own."""
+
+    pods: PodRowMemo = field(default_factory=PodRowMemo)
 
 
 def container_row(c: ContainerRow, now: float, pod_labels: dict[str, str] | None = None) -> Row:

@@ -19,6 +19,7 @@ from .. import keys
 from ..filtering import RowFilter
 from ..model.picture import NodePicture
 from ..render.table import Row, sort_rows
+from ..render.views import RenderMemo
 from ..sanitize import sanitize_label
 from ..viewspec import COLLECTION_NEEDS, VIEWS, ViewSpec, find_view
 from .base import N9sScreen
@@ -58,6 +59,7 @@ class BrowserScreen(Keyed, N9sScreen):
         view = find_view(start_view) or VIEWS[0]
         self.stack: list[Frame] = [Frame(view)]
         self.picture: NodePicture | None = None
+        self._render_memo = RenderMemo()  # the renderers' memo for this screen's rows (idle pods keep theirs)
         self._prompt_mode = ""
         self._shown_columns: tuple | None = None
         # (picture, (view, context, sort column, reverse), rows): typing in `/` re-filters these, nothing more.
@@ -124,7 +126,7 @@ class BrowserScreen(Keyed, N9sScreen):
         if cached is not None and cached[0] is self.picture and cached[1] == key:
             rows = cached[2]
         else:
-            rows = frame.view.render(self.picture, time.time(), frame.context)
+            rows = frame.view.render(self.picture, time.time(), frame.context, self._render_memo)
             if frame.sort_index is not None:
                 rows = sort_rows(rows, frame.sort_index, frame.reverse)
             self._rendered = (self.picture, key, rows)

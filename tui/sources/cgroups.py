@@ -782,7 +782,8 @@ class CgroupReader:
             return cached
         layout = self.layout
         if layout.mode is HierarchyMode.NONE:
-            return self._fail(container_id, f"no cgroup filesystem under {self.root}")
+            self._fail(container_id, f"no cgroup filesystem under {self.root}")
+            return None
         reasons: list[str] = []
         if cgroups_path:
             path = cgroup_path_from_spec(cgroups_path)
@@ -814,7 +815,8 @@ class CgroupReader:
             reasons.append(f"no cgroup for it under a kubelet pod cgroup of pod {pod_uid}")
         if not reasons:
             reasons.append("neither a cgroupsPath nor a pid was given")
-        return self._fail(container_id, "; ".join(reasons))
+        self._fail(container_id, "; ".join(reasons))
+        return None
 
     def _in_pod_cgroup(self, layout: CgroupLayout, container_id: str, pod_uid: str) -> CgroupLocation | None:
         pod = find_pod_cgroup(layout, pod_uid, container_id, "kubelet", self._pod_paths.get(pod_uid))

@@ -340,8 +340,8 @@ def pump_terminal(session: StreamSession, *, tty: bool, stdin: bool, stdin_fd: i
                 screen.end()
             except OSError:
                 pass
-        for number, handler in old_handlers.items():
-            signal.signal(number, handler)
+        for signum, handler in old_handlers.items():
+            signal.signal(signum, handler)
         if saved is not None:
             try:
                 termios.tcsetattr(stdin_fd, termios.TCSADRAIN, saved)

@@ -76,8 +76,8 @@ def _status_message(body: bytes) -> tuple[str, str]:
         return "", ""
     if not isinstance(status, dict):
         return "", ""
-    message = status.get("message") if isinstance(status.get("message"), str) else ""
-    reason = status.get("reason") if isinstance(status.get("reason"), str) else ""
+    message = found if isinstance(found := status.get("message"), str) else ""
+    reason = found if isinstance(found := status.get("reason"), str) else ""
     return message, reason
 
 
@@ -85,7 +85,7 @@ def _first_line(text: str) -> str:
     return text.strip().splitlines()[0][:300] if text.strip() else "unknown error"
 
 
-def _network_cause(exc: BaseException) -> str:
+def _network_cause(exc: BaseException | None) -> str:
     """A short reason for a failed connection, from urllib3's nested exceptions."""
     seen = set()
     while exc is not None and id(exc) not in seen:
@@ -259,7 +259,7 @@ class KubeClient:
         self.read_timeout = read_timeout
         self.health_tracker = health or HealthTracker()
         self._env = env
-        self._api = None
+        self._api: Any = None  # kubernetes.client.ApiClient, made on first use
         self._api_lock = threading.Lock()
 
     @classmethod
@@ -349,7 +349,8 @@ class KubeClient:
                 auth_settings=["BearerToken"],
             )
         except (ConfigException, OSError) as e:  # refreshing a token (exec plugin, token file) failed
-            err = ConfigInvalid(f"the credentials could not be refreshed: {self._scrub(_first_line(str(e)))}")
+            err: SourceError = ConfigInvalid(
+                f"the credentials could not be refreshed: {self._scrub(_first_line(str(e)))}")
             self.health_tracker.failed(err, core=True)
             raise err from None
         started = time.monotonic()
@@ -360,7 +361,7 @@ class KubeClient:
             hint = "check the cluster's certificate-authority in the kubeconfig" if cause.startswith("TLS") else ""
             if cause == "timed out":
                 waited = time.monotonic() - started
-                err: SourceError = NotAnswering(
+                err = NotAnswering(
                     f"the API server at {self.target.server} did not answer within {waited:.0f} s ({action})",
                     waited_s=waited)
             else:
@@ -417,7 +418,7 @@ class KubeClient:
             data = response.read()
         except Exception as e:
             cause = _network_cause(e)
-            err = NotAnswering(f"{action} broke off: {cause}") if cause == "timed out" else \
+            err: SourceError = NotAnswering(f"{action} broke off: {cause}") if cause == "timed out" else \
                 Unreachable(f"{action} broke off: {cause}")
             self.health_tracker.failed(err, core=core)
             raise err from None

@@ -148,17 +148,17 @@ def _describe_kubeconfig(source: str, files: list[str], context: str | None) -> 
     if name not in contexts:
         available = ", ".join(sorted(contexts)) or "none"
         raise ConfigInvalid(f"context {name!r} not found in kubeconfig {shown}", hint=f"available: {available}")
-    ctx = contexts[name].get("context") if isinstance(contexts[name].get("context"), dict) else {}
+    ctx = found if isinstance(found := contexts[name].get("context"), dict) else {}
     cluster_name = ctx.get("cluster") if isinstance(ctx.get("cluster"), str) else ""
     if cluster_name not in clusters:
         raise ConfigInvalid(f"context {name!r} names cluster {cluster_name!r}, which kubeconfig {shown} does not define")
-    cluster = clusters[cluster_name].get("cluster") if isinstance(clusters[cluster_name].get("cluster"), dict) else {}
+    cluster = found if isinstance(found := clusters[cluster_name].get("cluster"), dict) else {}
     server = cluster.get("server") if isinstance(cluster.get("server"), str) else ""
     if not server:
         raise ConfigInvalid(f"cluster {cluster_name!r} in kubeconfig {shown} has no server URL")
     user_name = ctx.get("user") if isinstance(ctx.get("user"), str) else None
     user_entry = users.get(user_name or "", {})
-    user = user_entry.get("user") if isinstance(user_entry.get("user"), dict) else {}
+    user = found if isinstance(found := user_entry.get("user"), dict) else {}
     namespace = ctx.get("namespace") if isinstance(ctx.get("namespace"), str) else ""
     return KubeTarget(
         source=source,

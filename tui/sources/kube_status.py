@@ -62,7 +62,7 @@ def _later(current: datetime | None, candidate: datetime | None) -> datetime | N
 
 def is_sidecar(container_spec: dict | None) -> bool:
     """An init container with restartPolicy Always keeps running next to the app containers."""
-    return bool(container_spec) and container_spec.get("restartPolicy") == "Always"
+    return container_spec is not None and container_spec.get("restartPolicy") == "Always"
 
 
 def _terminated_text(terminated: dict, prefix: str = "") -> str:

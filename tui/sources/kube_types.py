@@ -223,12 +223,14 @@ class ApiPod:
     def cpu_limit_m(self) -> int | None:
         """Sum of the limits, or None when any container is unlimited (the pod then is too)."""
         limits = [c.cpu_limit_m for c in self._long_running()]
-        return None if not limits or None in limits else sum(limits)
+        known = [limit for limit in limits if limit is not None]
+        return None if not limits or len(known) < len(limits) else sum(known)
 
     @property
     def memory_limit_bytes(self) -> int | None:
         limits = [c.memory_limit_bytes for c in self._long_running()]
-        return None if not limits or None in limits else sum(limits)
+        known = [limit for limit in limits if limit is not None]
+        return None if not limits or len(known) < len(limits) else sum(known)
 
 
 def _container(spec: dict, status: dict | None, kind: str) -> ApiContainer:

@@ -239,8 +239,8 @@ class PodWatcher:
                 if self._stop.is_set():
                     break
                 kind = event.get("type")
-                obj = event.get("object") if isinstance(event.get("object"), dict) else {}
-                metadata = obj.get("metadata") if isinstance(obj.get("metadata"), dict) else {}
+                obj = found if isinstance(found := event.get("object"), dict) else {}
+                metadata = found if isinstance(found := obj.get("metadata"), dict) else {}
                 if kind == "ERROR":
                     code = obj.get("code")
                     message = obj.get("message") or "watch error"
