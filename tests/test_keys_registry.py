@@ -97,8 +97,9 @@ def test_without_a_runtime_client_a_runtime_action_fails_in_one_line_and_is_audi
 async def test_an_unknown_keymap_id_is_reported_not_ignored_in_silence():
     from n9s.model.picture import NodeInfo, NodePicture
 
-    class NoCollector:
-        api = None
+    from n9s.model.seams import PictureSource
+
+    class NoCollector(PictureSource):
 
         def refresh(self, **kwargs):
             return NodePicture(taken_at=0.0, node=NodeInfo(hostname="x"))

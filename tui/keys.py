@@ -191,7 +191,7 @@ def session_of(app: Any) -> Session:
     collector = getattr(app, "collector", None)
     actions = getattr(app, "actions", None)
     # The remote collector has no runtime client at all; before its first picture that is what tells.
-    remote = bool(getattr(picture, "remote", False)) or (hasattr(collector, "cri") and collector.cri is None)
+    remote = bool(getattr(picture, "remote", False)) or bool(getattr(collector, "remote", False))
     local_only = bool(getattr(picture, "local_only", False))
     why = ""
     if local_only:

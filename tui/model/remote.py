@@ -31,6 +31,8 @@ class RemoteCollector(PictureSource):
     """A picture source without the runtime: no cgroups, tasks, snapshots or status calls (PictureSource's defaults
     say so), no event stream; each refresh reads the API's watch and the kubelet's summary afresh."""
 
+    remote = True
+
     api: Any = None
 
     def __init__(self, api: Any, *, clock: Callable[[], float] = time.time) -> None:

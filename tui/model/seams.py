@@ -96,6 +96,7 @@ class PictureSource(Protocol):
     """
 
     events_live: bool = False  # set by whoever reads containerd's event stream
+    remote: bool = False  # the node is seen through the Kubernetes API alone (no runtime socket here)
 
     @property
     def api(self) -> Any:
