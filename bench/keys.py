@@ -127,7 +127,7 @@ async def filter_keys(clock: FrameClock, typed: Callable[[], str | None], prompt
 # ---- n9s ----
 
 async def run_n9s(address: str, pods_dir: str, size: tuple[int, int], refresh_s: float) -> dict:
-    from n9s.app import AppConfig, N9sApp
+    from n9s.ui.app import AppConfig, N9sApp
     from n9s.cli import make_collector
     from n9s.sources.containerd import ContainerdClient
     from n9s.widgets.resource_table import ResourceTable

@@ -22,8 +22,8 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "tests"))
 
 from textual.app import App  # noqa: E402
 
-from n9s.screens.logs import LogsScreen  # noqa: E402
-from n9s.sources.log_format import format_timestamp  # noqa: E402
+from n9s.ui.screens.logs import LogsScreen  # noqa: E402
+from n9s.sources.logs.format import format_timestamp  # noqa: E402
 from n9s.widgets.log_view import LogView  # noqa: E402
 
 BASE_NS = 1_700_000_000 * 10**9
@@ -97,7 +97,7 @@ def main() -> None:
         tail_s = time.perf_counter() - t
         assert out.splitlines()[-1].endswith(b"last line 199")
         print(f"tail -n 200:                         {tail_s * 1000:8.1f} ms")
-        from n9s.sources.logs import tail_records
+        from n9s.sources.logs.files import tail_records
 
         t = time.perf_counter()
         last = tail_records(path, 200)

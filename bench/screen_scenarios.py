@@ -104,8 +104,8 @@ def _importtime(code: str) -> tuple[float, dict[str, float], set[str]]:
     return total_us / 1e6, by_package, names
 
 
-APP_PATH = ("import n9s.cli, n9s.actions, n9s.app, n9s.audit, n9s.model.collector, n9s.sources.cgroups, "
-            "n9s.sources.containerd, n9s.sources.cri, n9s.screens.browser")
+APP_PATH = ("import n9s.cli, n9s.actions.layer, n9s.ui.app, n9s.actions.audit, n9s.model.collector, n9s.sources.cgroups.reader, "
+            "n9s.sources.containerd, n9s.sources.cri, n9s.ui.screens.browser")
 
 
 def imports(opts: Options, ctx: dict) -> dict[str, Measure]:

@@ -8,8 +8,8 @@ import time
 
 from textual.app import App
 
-from n9s.app import AppConfig, N9sApp
-from n9s.cli import make_collector
+from n9s.ui.app import AppConfig, N9sApp
+from n9s.wiring import make_collector
 from n9s.sources.containerd import ContainerdClient
 from n9s.widgets.resource_table import ResourceTable
 

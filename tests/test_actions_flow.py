@@ -10,7 +10,7 @@ import pytest
 from kube_fake import pod_manifest
 from kube_fake.fixtures import NODE, fake_kube, kube, kubeconfig  # noqa: F401
 
-from n9s.action_flow import (
+from n9s.actions.plan import (
     DELETE_API,
     KILL,
     REMOVE,
@@ -21,12 +21,12 @@ from n9s.action_flow import (
     subjects_for,
     title,
 )
-from n9s.actions import Actions, Target
-from n9s.audit import AuditLog
+from n9s.actions.layer import Actions, Target
+from n9s.actions.audit import AuditLog
 from n9s.model.picture import ContainerRow, NodeInfo, NodePicture, PodRow
-from n9s.sanitize import is_safe_text
+from n9s.core.sanitize import is_safe_text
 from n9s.sources.errors import SourceError
-from n9s.sources.kube_types import pod_from_manifest
+from n9s.sources.kube.objects import pod_from_manifest
 
 KUBELET = {"io.kubernetes.pod.uid": "u1", "io.kubernetes.pod.name": "web", "io.kubernetes.pod.namespace": "default"}
 

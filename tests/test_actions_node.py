@@ -9,8 +9,8 @@ from datetime import datetime
 
 import pytest
 
-from n9s.actions import Actions, Target
-from n9s.audit import AuditLog
+from n9s.actions.layer import Actions, Target
+from n9s.actions.audit import AuditLog
 from n9s.demo.pods import ContainerSpec, PodSpec
 from n9s.sources.containerd import ContainerdClient
 from n9s.sources.cri import CriClient

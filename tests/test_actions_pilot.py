@@ -13,12 +13,12 @@ from textual.widgets import Input
 from textual.worker import Worker, WorkerState
 from textual.widgets._footer import FooterKey
 
-from n9s.actions import Actions
-from n9s.app import AppConfig, N9sApp, PictureReady
-from n9s.audit import AuditLog
-from n9s.cli import make_collector
-from n9s.screens.browser import BrowserScreen
-from n9s.screens.confirm import DeleteDialog, KillDialog
+from n9s.actions.layer import Actions
+from n9s.ui.app import AppConfig, N9sApp, PictureReady
+from n9s.actions.audit import AuditLog
+from n9s.wiring import make_collector
+from n9s.ui.screens.browser import BrowserScreen
+from n9s.ui.screens.confirm import DeleteDialog, KillDialog
 from n9s.sources.containerd import ContainerdClient
 from n9s.sources.cri import CriClient
 from n9s.sources.errors import NotFound

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 
-from n9s.app import AppConfig, N9sApp
+from n9s.ui.app import AppConfig, N9sApp
 from n9s.model.collector import BackgroundRefresh
 from n9s.model.picture import NodeInfo, NodePicture, PodRow
 from n9s.model.seams import PictureSource

@@ -5,7 +5,7 @@ import pytest
 
 from pilot_helpers import make_app, table_rows, wait_for
 
-from n9s.screens.browser import BrowserScreen
+from n9s.ui.screens.browser import BrowserScreen
 from n9s.widgets.resource_table import ResourceTable
 
 pytestmark = pytest.mark.node

@@ -7,7 +7,7 @@ import time
 import pytest
 
 from n9s.pb import cri_pb2
-from n9s.sources.cgroups import CgroupReader, cpu_cores
+from n9s.sources.cgroups.reader import CgroupReader, cpu_cores
 
 MIB = 1024 * 1024
 

@@ -6,8 +6,8 @@ import math
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from n9s.sources.cgroup_paths import cgroup_path_from_spec, parse_mountinfo, parse_proc_cgroup
-from n9s.sources.cgroups import (
+from n9s.sources.cgroups.paths import cgroup_path_from_spec, parse_mountinfo, parse_proc_cgroup
+from n9s.sources.cgroups.reader import (
     UNLIMITED_THRESHOLD,
     parse_blkio_service_bytes,
     parse_io_stat,

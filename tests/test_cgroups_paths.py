@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from n9s.sources.cgroup_paths import (
+from n9s.sources.cgroups.paths import (
     UNIFIED,
     HierarchyMode,
     cgroup_path_from_spec,
@@ -18,7 +18,7 @@ from n9s.sources.cgroup_paths import (
     parse_proc_cgroup,
     pod_uid_from_cgroup_name,
 )
-from n9s.sources.cgroups import CgroupReader
+from n9s.sources.cgroups.reader import CgroupReader
 
 FIXTURES = Path(__file__).parent / "fixtures" / "cgroup"
 PROC = str(FIXTURES / "proc")

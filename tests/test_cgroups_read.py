@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from n9s.sources.cgroup_paths import UNIFIED
-from n9s.sources.cgroups import CgroupReader, CgroupStats, cpu_cores, throttled_fraction
+from n9s.sources.cgroups.paths import UNIFIED
+from n9s.sources.cgroups.reader import CgroupReader, CgroupStats, cpu_cores, throttled_fraction
 
 FIXTURES = Path(__file__).parent / "fixtures" / "cgroup"
 PROC = str(FIXTURES / "proc")

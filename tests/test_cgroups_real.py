@@ -14,8 +14,8 @@ from dataclasses import dataclass
 
 import pytest
 
-from n9s.sources.cgroup_paths import UNIFIED, HierarchyMode, detect_layout
-from n9s.sources.cgroups import CgroupReader, cpu_cores
+from n9s.sources.cgroups.paths import UNIFIED, HierarchyMode, detect_layout
+from n9s.sources.cgroups.reader import CgroupReader, cpu_cores
 
 ROOT = "/sys/fs/cgroup"
 CONTROLLERS = ("cpu", "cpuacct", "memory", "pids", "blkio")

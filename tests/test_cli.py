@@ -52,8 +52,8 @@ def test_config_file_sets_readonly_and_flags_still_work(tmp_path):
 
 
 async def test_keymap_from_config_rebinds_a_key_by_binding_id(tmp_path, monkeypatch):
-    from n9s.app import AppConfig, N9sApp
-    from n9s.config import load_config
+    from n9s.ui.app import AppConfig, N9sApp
+    from n9s.core.config import load_config
 
     config = tmp_path / "config.toml"
     config.write_text('[keymap]\n"command" = "c"\n')

@@ -14,7 +14,7 @@ from n9s.model.collect.listing import Listing
 from n9s.model.collect.sampling import Sampler
 from n9s.model.collect.sources import Sources
 from n9s.model.kept import Kept
-from n9s.sources.cgroups import CgroupReader
+from n9s.sources.cgroups.reader import CgroupReader
 from n9s.sources.containerd import ContainerdClient
 from n9s.sources.cri import CriClient
 

@@ -10,7 +10,7 @@ import pytest
 
 from n9s.model.collect.known import KnownContainers
 from n9s.model.collect.sources import Sources
-from n9s.sources.cgroups import CgroupReader
+from n9s.sources.cgroups.reader import CgroupReader
 from n9s.sources.containerd import ContainerdClient
 from n9s.sources.cri import CriClient
 

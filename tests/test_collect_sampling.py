@@ -12,7 +12,7 @@ from n9s.model.collect import sampling
 from n9s.model.collect.sampling import HISTORY, Sampler
 from n9s.model.collect.sources import Sources
 from n9s.model.picture import Figures
-from n9s.sources.cgroups import CgroupReader
+from n9s.sources.cgroups.reader import CgroupReader
 
 FIXTURES = Path(__file__).parent / "fixtures" / "cgroup"
 POD_UID = "6f1c2a9e-3b4d-4e5f-8a7b-1c2d3e4f5a6b"

@@ -10,7 +10,7 @@ from n9s.model.collect.runtime_facts import FACTS_MAX_AGE_S, RuntimeFacts
 from n9s.model.collect.sources import Sources
 from n9s.model.collect.storage import Storage
 from n9s.model.picture import ContainerRow
-from n9s.sources.cgroups import CgroupReader
+from n9s.sources.cgroups.reader import CgroupReader
 from n9s.sources.containerd import ContainerdClient
 from n9s.sources.cri import CriClient
 

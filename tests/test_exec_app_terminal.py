@@ -8,8 +8,8 @@ import time
 import pytest
 from pty_app import Screen
 
-from n9s.audit import AuditLog
-from n9s.screens.session_ended import QUIET_S
+from n9s.actions.audit import AuditLog
+from n9s.ui.screens.session_ended import QUIET_S
 
 pytestmark = pytest.mark.node
 

@@ -6,11 +6,11 @@ import time
 
 import pytest
 
-from n9s.actions import Actions, Target
-from n9s.audit import AuditLog
+from n9s.actions.layer import Actions, Target
+from n9s.actions.audit import AuditLog
 from n9s.demo import ContainerSpec, PodSpec
 from n9s.demo.pods import FOREVER
-from n9s.exec_cleanup import ExecClaim, end_left_over, settle
+from n9s.actions.exec_cleanup import ExecClaim, end_left_over, settle
 from n9s.sources.containerd import ContainerdClient
 from n9s.sources.cri import CriClient
 from n9s.sources.exec import SessionEnd, StreamSession

@@ -14,8 +14,8 @@ import pytest
 from pty_app import Screen
 from vt_screen import VtScreen
 
-from n9s.audit import AuditLog
-from n9s.screens.session_ended import QUIET_S
+from n9s.actions.audit import AuditLog
+from n9s.ui.screens.session_ended import QUIET_S
 from n9s.demo import ContainerSpec, PodSpec
 from n9s.demo.pods import FOREVER
 from n9s.sources.containerd import ContainerdClient

@@ -11,14 +11,14 @@ from pilot_helpers import table_rows, wait_for
 from rich.console import Console
 from textual.widgets import Button, Static
 
-from n9s.actions import Actions, Target
-from n9s.app import AppConfig, N9sApp
-from n9s.audit import AuditLog
-from n9s.cli import make_collector
+from n9s.actions.layer import Actions, Target
+from n9s.ui.app import AppConfig, N9sApp
+from n9s.actions.audit import AuditLog
+from n9s.wiring import make_collector
 from n9s.demo import ContainerSpec, PodSpec
 from n9s.demo.pods import FOREVER
-from n9s.screens.container_detail import ContainerDetailScreen
-from n9s.screens.end_exec import EndExecDialog
+from n9s.ui.screens.container_detail import ContainerDetailScreen
+from n9s.ui.screens.end_exec import EndExecDialog
 from n9s.sources.containerd import ContainerdClient
 from n9s.sources.cri import CriClient
 from n9s.sources.errors import ReadOnlyRefused

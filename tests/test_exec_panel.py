@@ -5,13 +5,13 @@ import asyncio
 
 import pytest
 
-from n9s.actions import Actions
-from n9s.app import AppConfig, N9sApp
-from n9s.audit import AuditLog
-from n9s.cli import make_collector
-from n9s.exec_flow import starting
-from n9s.screens.attach_choice import AttachChoice
-from n9s.screens.exec_panel import CommandLineError, ExecPanel, output_lines, split_command
+from n9s.actions.layer import Actions
+from n9s.ui.app import AppConfig, N9sApp
+from n9s.actions.audit import AuditLog
+from n9s.wiring import make_collector
+from n9s.ui.flows.exec_flow import starting
+from n9s.ui.screens.attach_choice import AttachChoice
+from n9s.ui.screens.exec_panel import CommandLineError, ExecPanel, output_lines, split_command
 from n9s.widgets.resource_table import ResourceTable
 
 NODE = pytest.mark.node
@@ -158,7 +158,7 @@ async def test_s_on_a_pod_picks_its_first_running_container_and_sh(demo_node, tm
 
 @NODE
 async def test_s_without_a_shell_offers_the_command_prompt(demo_node, tmp_path, monkeypatch):
-    monkeypatch.setattr("n9s.exec_flow.SHELL_CANDIDATES", (("no-bash-here",), ("no-sh-here",)))
+    monkeypatch.setattr("n9s.ui.flows.exec_flow.SHELL_CANDIDATES", (("no-bash-here",), ("no-sh-here",)))
     h = Harness(demo_node, tmp_path)
     logger = demo_node.pods["default/web"].container("logger")
     async with h.app.run_test(size=(160, 45)) as pilot:

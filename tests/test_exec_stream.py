@@ -8,8 +8,8 @@ import sys
 
 import pytest
 
-from n9s.actions import Actions, Target
-from n9s.audit import AuditLog
+from n9s.actions.layer import Actions, Target
+from n9s.actions.audit import AuditLog
 from n9s.sources.cri import CriClient
 from n9s.sources.errors import CallFailed, ReadOnlyRefused, SourceError
 from n9s.sources.exec import (STDERR, STDOUT, StreamSession, StreamStatus, choose_shell, parse_status,

@@ -15,11 +15,11 @@ import time
 import pytest
 from pty_app import readable
 
-from n9s.actions import Actions, Target
-from n9s.audit import AuditLog
+from n9s.actions.layer import Actions, Target
+from n9s.actions.audit import AuditLog
 from n9s.demo import ContainerSpec, PodSpec
 from n9s.demo.pods import FOREVER
-from n9s.exec_flow import Session, attach_ended, container_io, detach_keys
+from n9s.ui.flows.exec_flow import Session, attach_ended, container_io, detach_keys
 from n9s.sources.cri import CriClient
 from n9s.sources.exec import SessionEnd
 

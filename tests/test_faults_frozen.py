@@ -96,7 +96,7 @@ async def test_a_frozen_runtime_is_marked_within_two_refresh_intervals_then_clea
 def _app_built_by_cli(node: DemoNode, tmp_path, monkeypatch):
     """The app exactly as `n9s --address ...` builds it (collector, actions and their clients), not run."""
     from n9s import cli
-    from n9s.app import N9sApp
+    from n9s.ui.app import N9sApp
 
     monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
     monkeypatch.setenv("N9S_CONFIG", str(tmp_path / "no-config.toml"))
@@ -112,7 +112,7 @@ def _app_built_by_cli(node: DemoNode, tmp_path, monkeypatch):
 
 def _stop_in_thread(actions, picture, container_id: str):
     """A stop (grace 0) through the action layer, as the ctrl-k dialog runs it; the outcome lands in the list."""
-    from n9s.action_flow import STOP, Choice, container_subject, perform_one
+    from n9s.actions.plan import STOP, Choice, container_subject, perform_one
 
     row = picture.container(container_id)
     subject = container_subject(row, picture.pod(row.sandbox_id))

@@ -12,7 +12,7 @@ import pytest
 from pilot_helpers import make_app, table_rows, wait_for
 
 from n9s.demo import ContainerSpec, PodSpec
-from n9s.screens.logs import LogsScreen
+from n9s.ui.screens.logs import LogsScreen
 from n9s.sources.cri import CriClient
 from n9s.widgets.log_view import LogView
 from n9s.widgets.resource_table import ResourceTable

@@ -13,9 +13,9 @@ import pytest
 from pilot_helpers import make_app, table_rows, wait_for
 
 from n9s.model.degraded import LocalView, scan_pod_logs
-from n9s.sources.cgroup_paths import pod_cgroup_paths
+from n9s.sources.cgroups.paths import pod_cgroup_paths
 from n9s.model.collector import figures_from
-from n9s.sources.cgroups import CgroupReader, cpu_cores
+from n9s.sources.cgroups.reader import CgroupReader, cpu_cores
 from n9s.widgets.log_view import LogView
 from n9s.widgets.node_header import NodeHeader
 from n9s.widgets.resource_table import ResourceTable

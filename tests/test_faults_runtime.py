@@ -47,7 +47,7 @@ async def test_containerd_restart_marks_stale_then_reconnects(demo_node):
 
 
 async def test_containerd_gone_for_good_app_stays_up_and_quits(demo_node, tmp_path):
-    from n9s.app import AppConfig, N9sApp
+    from n9s.ui.app import AppConfig, N9sApp
     from n9s.cli import make_collector
     from n9s.sources.containerd import ContainerdClient
 

@@ -15,8 +15,8 @@ from kube_fake.server import FakeKube
 from pilot_helpers import table_rows, wait_for
 from slow_proxy import SlowProxy
 
-from n9s.app import AppConfig, N9sApp
-from n9s.cli import make_collector
+from n9s.ui.app import AppConfig, N9sApp
+from n9s.wiring import make_collector
 from n9s.model.api_side import ApiSide
 from n9s.sources.containerd import ContainerdClient
 from n9s.widgets.node_header import NodeHeader

@@ -10,12 +10,12 @@ import time
 
 import pytest
 
-import n9s.sources.cgroups as cgroups_module
-from n9s.cli import make_collector
+import n9s.sources.cgroups.reader as cgroups_module
+from n9s.wiring import make_collector
 from n9s.demo import ContainerSpec, PodSpec
 from n9s.pb import cri_pb2
 from n9s.render.views import CONTAINER_COLUMNS, container_row, render_containers
-from n9s.sources.cgroups import CgroupReader
+from n9s.sources.cgroups.reader import CgroupReader
 
 pytestmark = pytest.mark.node
 

@@ -105,7 +105,7 @@ async def test_debug_flag_logs_every_refresh(demo_node, log_file):
 
 
 async def test_screen_worker_exception_is_reported_and_the_app_goes_on(demo_node, log_file, monkeypatch):
-    import n9s.screens.container_detail as detail_screen
+    import n9s.ui.screens.container_detail as detail_screen
 
     def broken_detail(collector, row, facts=None):
         raise ValueError("injected detail failure")

@@ -92,7 +92,7 @@ def _select(app, first_cell: str) -> None:
 
 
 def _node_app(address: str, pods_dir: str):
-    from n9s.app import AppConfig, N9sApp
+    from n9s.ui.app import AppConfig, N9sApp
     from n9s.cli import make_collector
     from n9s.sources.containerd import ContainerdClient
 
@@ -120,7 +120,7 @@ def _log_text(app) -> str:
 async def scenario_giant_line(path: str, save_dir: str) -> dict:
     from textual.app import App
 
-    from n9s.screens.logs import LogsScreen
+    from n9s.ui.screens.logs import LogsScreen
     from n9s.widgets.log_view import LogView
 
     class LogsApp(App):

@@ -13,9 +13,9 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from n9s.sanitize import is_safe_text, sanitize_label, sanitize_text
-from n9s.sources.cgroup_paths import CgroupLocation, HierarchyMode
-from n9s.sources.cgroups import (
+from n9s.core.sanitize import is_safe_text, sanitize_label, sanitize_text
+from n9s.sources.cgroups.paths import CgroupLocation, HierarchyMode
+from n9s.sources.cgroups.reader import (
     CgroupStats,
     cpu_cores,
     parse_blkio_service_bytes,
@@ -27,10 +27,10 @@ from n9s.sources.cgroups import (
     read_location,
     throttled_fraction,
 )
-from n9s.sources.log_follow import LogFollower
-from n9s.sources.log_format import LogRecord, PartialJoiner, parse_line
-from n9s.sources.log_lines import ShownLine
-from n9s.sources.logs import iter_records
+from n9s.sources.logs.follow import LogFollower
+from n9s.sources.logs.format import LogRecord, PartialJoiner, parse_line
+from n9s.sources.logs.lines import ShownLine
+from n9s.sources.logs.files import iter_records
 from n9s.widgets.log_view import _MAX_DISPLAY_CHARS, _plain, _prepare
 
 # ---------------------------------------------------------------- CRI log lines

@@ -27,7 +27,7 @@ from n9s.render import views as r
 from n9s.render.detail import detail_sections
 from n9s.render.events import render_events
 from n9s.render.node import render_node
-from n9s.sanitize import is_safe_text
+from n9s.core.sanitize import is_safe_text
 from n9s.sources.procs import ProcessRow
 
 NOW = 1_700_000_000.0

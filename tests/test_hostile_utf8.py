@@ -19,12 +19,12 @@ from google.protobuf.message import DecodeError
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from n9s.cli import make_collector
+from n9s.wiring import make_collector
 from n9s.demo import ContainerSpec, PodSpec
 from n9s.demo.pods import container_config, sandbox_config
 from n9s.pb import cri_pb2
 from n9s.render.views import render_containers, render_pods
-from n9s.sanitize import is_safe_text, sanitize_label, sanitize_text
+from n9s.core.sanitize import is_safe_text, sanitize_label, sanitize_text
 from n9s.sources.wire_utf8 import lenient_parser, repair_utf8
 
 # Markers no tag, length or other field of these small messages contains: each is replaced on the wire by

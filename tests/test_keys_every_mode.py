@@ -17,20 +17,20 @@ from pilot_helpers import make_app, record_notifications, screen_text
 from textual.widgets import TextArea
 from textual.widgets._footer import FooterKey
 
-from n9s import keys
-from n9s.action_flow import DELETE_API
-from n9s.actions import Actions
-from n9s.app import AppConfig, N9sApp
-from n9s.audit import AuditLog
-from n9s.cli import make_collector
+from n9s.core import keys
+from n9s.actions.plan import DELETE_API
+from n9s.actions.layer import Actions
+from n9s.ui.app import AppConfig, N9sApp
+from n9s.actions.audit import AuditLog
+from n9s.wiring import make_collector
 from n9s.model.api_side import ApiSide
 from n9s.model.remote import RemoteCollector
-from n9s.screens.browser import BrowserScreen
-from n9s.screens.confirm import DeleteDialog
-from n9s.screens.container_detail import ContainerDetailScreen
-from n9s.screens.help import HelpScreen
+from n9s.ui.screens.browser import BrowserScreen
+from n9s.ui.screens.confirm import DeleteDialog
+from n9s.ui.screens.container_detail import ContainerDetailScreen
+from n9s.ui.screens.help import HelpScreen
 from n9s.sources import errors
-from n9s.viewspec import VIEWS
+from n9s.render.viewspec import VIEWS
 
 NODE = "remote-node"
 TEST_BUDGET_S = 420  # each mode, start to exit; a stuck step fails the test instead of hanging the run

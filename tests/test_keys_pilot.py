@@ -10,12 +10,12 @@ from pilot_helpers import make_app, record_notifications, screen_text, table_row
 from textual.command import CommandPalette
 from textual.widgets._footer import FooterKey
 
-from n9s.config import load_config
-from n9s.screens.browser import BrowserScreen
-from n9s.screens.container_detail import ContainerDetailScreen
-from n9s.screens.describe import DescribeScreen
-from n9s.screens.help import HelpScreen
-from n9s.screens.logs import LogsScreen
+from n9s.core.config import load_config
+from n9s.ui.screens.browser import BrowserScreen
+from n9s.ui.screens.container_detail import ContainerDetailScreen
+from n9s.ui.screens.describe import DescribeScreen
+from n9s.ui.screens.help import HelpScreen
+from n9s.ui.screens.logs import LogsScreen
 from n9s.widgets.resource_table import ResourceTable
 
 pytestmark = pytest.mark.node

@@ -1,21 +1,21 @@
-"""The key registry (`n9s.keys`) is the only place keys are declared: every n9s screen's bindings come from it, an id
+"""The key registry (`n9s.core.keys`) is the only place keys are declared: every n9s screen's bindings come from it, an id
 has one wording wherever it is bound, the ids users already write in `[keymap]` keep working, and what a session can
 do decides what is offered and what a refused key says."""
 from __future__ import annotations
 
 from pilot_helpers import record_notifications
 
-from n9s import keys
-from n9s.actions import Actions, Target
-from n9s.app import AppConfig, N9sApp
-from n9s.audit import AuditLog
-from n9s.keys import KeyState, Session, key_state
-from n9s.screens.browser import BrowserScreen
-from n9s.screens.container_detail import ContainerDetailScreen
-from n9s.screens.describe import DescribeScreen
-from n9s.screens.exec_panel import ExecPanel
-from n9s.screens.help import HelpScreen
-from n9s.screens.logs import LogsScreen
+from n9s.core import keys
+from n9s.actions.layer import Actions, Target
+from n9s.ui.app import AppConfig, N9sApp
+from n9s.actions.audit import AuditLog
+from n9s.core.keys import KeyState, Session, key_state
+from n9s.ui.screens.browser import BrowserScreen
+from n9s.ui.screens.container_detail import ContainerDetailScreen
+from n9s.ui.screens.describe import DescribeScreen
+from n9s.ui.screens.exec_panel import ExecPanel
+from n9s.ui.screens.help import HelpScreen
+from n9s.ui.screens.logs import LogsScreen
 
 SCREENS = {"browser": BrowserScreen, "container-detail": ContainerDetailScreen, "logs": LogsScreen,
            "describe": DescribeScreen, "exec-panel": ExecPanel, "help": HelpScreen, "app": N9sApp}
@@ -53,7 +53,7 @@ def test_the_ids_config_files_use_keep_working():
 
 
 def test_the_views_of_a_row_action_exist():
-    from n9s.viewspec import VIEWS
+    from n9s.render.viewspec import VIEWS
 
     names = {v.name for v in VIEWS}
     for a in keys.ROW_ACTIONS:

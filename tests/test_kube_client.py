@@ -18,8 +18,8 @@ from kube_fake import (
     summary_manifest,
 )
 from n9s.sources.errors import CallFailed, NotFound, PermissionDenied, Unreachable
-from n9s.sources.kube import Conflict, KubeClient
-from n9s.sources.kube_health import Forbidden, HealthTracker, Unauthorized
+from n9s.sources.kube.client import Conflict, KubeClient
+from n9s.sources.kube.health import Forbidden, HealthTracker, Unauthorized
 
 NODE = fixtures.NODE
 fake_kube, kubeconfig, kube = fixtures.fake_kube, fixtures.kubeconfig, fixtures.kube  # pytest fixtures

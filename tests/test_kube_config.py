@@ -9,8 +9,8 @@ import yaml
 
 from kube_fake import FakeKube, fixtures, node_manifest, pod_manifest
 from n9s.sources.errors import Unreachable
-from n9s.sources.kube import KubeClient
-from n9s.sources.kube_config import (
+from n9s.sources.kube.client import KubeClient
+from n9s.sources.kube.config import (
     SOURCE_ENV,
     SOURCE_EXPLICIT,
     SOURCE_HOME,
@@ -21,7 +21,7 @@ from n9s.sources.kube_config import (
     build_configuration,
     resolve_target,
 )
-from n9s.sources.kube_health import ApiHealth
+from n9s.sources.kube.health import ApiHealth
 
 NODE = fixtures.NODE
 fake_kube, kubeconfig, kube = fixtures.fake_kube, fixtures.kubeconfig, fixtures.kube  # pytest fixtures

@@ -8,7 +8,7 @@ import sys
 def test_kube_modules_import_without_kubernetes_textual_or_rich():
     code = (
         "import sys\n"
-        "import n9s.sources.kube, n9s.sources.kube_watch, n9s.sources.kube_config, n9s.sources.kube_types\n"
+        "import n9s.sources.kube.client, n9s.sources.kube.watch, n9s.sources.kube.config, n9s.sources.kube.objects\n"
         "heavy = sorted(m for m in ('kubernetes', 'textual', 'rich', 'pydantic') if m in sys.modules)\n"
         "print(','.join(heavy))\n"
     )
@@ -25,7 +25,7 @@ def test_the_client_is_imported_on_first_use(tmp_path):
     )
     code = (
         "import sys\n"
-        "from n9s.sources.kube import KubeClient\n"
+        "from n9s.sources.kube.client import KubeClient\n"
         f"client = KubeClient.from_config({str(config)!r}, connect_timeout=0.5)\n"
         "before = 'kubernetes' in sys.modules\n"
         "try:\n"

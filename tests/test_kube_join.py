@@ -6,7 +6,7 @@ from kube_fake.manifests import container, pod_manifest
 from n9s.model.api_side import ApiSnapshot
 from n9s.model.kube_join import NOT_IN_RUNTIME, STATIC, UNKNOWN_TO_API, join_api
 from n9s.model.picture import ContainerRow, PodRow
-from n9s.sources.kube_types import pod_from_manifest
+from n9s.sources.kube.objects import pod_from_manifest
 
 
 def runtime_pod(uid, name, *, state="READY", containers=(), static=False, sid=None, attempt=0):

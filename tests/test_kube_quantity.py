@@ -5,7 +5,7 @@ from fractions import Fraction
 
 import pytest
 
-from n9s.sources.kube_quantity import QuantityError, count, cpu_millicores, memory_bytes, parse_quantity
+from n9s.sources.kube.quantity import QuantityError, count, cpu_millicores, memory_bytes, parse_quantity
 
 
 @pytest.mark.parametrize(

@@ -6,9 +6,9 @@ from kube_fake.server import FakeKube
 from pilot_helpers import table_rows, wait_for
 from test_hostile_oversized import screen_text
 
-from n9s.actions import Actions, Target
-from n9s.app import AppConfig, N9sApp
-from n9s.audit import AuditLog
+from n9s.actions.layer import Actions, Target
+from n9s.ui.app import AppConfig, N9sApp
+from n9s.actions.audit import AuditLog
 from n9s.model.api_side import ApiSide
 from n9s.model.remote import RemoteCollector
 

@@ -6,8 +6,8 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from kube_fake import EPOCH, container, pod_manifest
-from n9s.sources.kube_status import pod_status_columns
-from n9s.sources.kube_types import pod_from_manifest
+from n9s.sources.kube.status import pod_status_columns
+from n9s.sources.kube.objects import pod_from_manifest
 
 LATER = EPOCH + timedelta(minutes=10)
 
@@ -219,7 +219,7 @@ def test_times_are_aware_utc():
 
 
 def test_manifest_without_managed_fields_leaves_the_original_alone():
-    from n9s.sources.kube_types import without_managed_fields
+    from n9s.sources.kube.objects import without_managed_fields
 
     raw = pod_manifest("default", "web")
     raw["metadata"]["managedFields"] = [{"manager": "kubectl", "operation": "Update"}]

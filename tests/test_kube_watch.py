@@ -8,8 +8,8 @@ import time
 import pytest
 
 from kube_fake import FakeKube, container, fixtures, node_manifest, pod_manifest
-from n9s.sources.kube import KubeClient
-from n9s.sources.kube_watch import ADDED, DELETED, HEALTH, MODIFIED, SYNCED, Backoff, PodEvent, PodWatcher
+from n9s.sources.kube.client import KubeClient
+from n9s.sources.kube.watch import ADDED, DELETED, HEALTH, MODIFIED, SYNCED, Backoff, PodEvent, PodWatcher
 
 NODE = fixtures.NODE
 fake_kube, kubeconfig, kube = fixtures.fake_kube, fixtures.kubeconfig, fixtures.kube  # pytest fixtures
@@ -57,7 +57,7 @@ class Recorder:
 
 
 def server_view(fake: FakeKube) -> dict[str, str]:
-    from n9s.sources.kube_types import pod_from_manifest
+    from n9s.sources.kube.objects import pod_from_manifest
 
     pods = [pod_from_manifest(p) for p in fake.pods() if p["spec"].get("nodeName") == NODE]
     return {f"{p.namespace}/{p.name}": p.status_text for p in pods}

@@ -9,7 +9,7 @@ import pytest
 
 from pilot_helpers import LogsApp, log_view_until as _until
 from logfile_helpers import BASE_NS, cri_line, numbered, write_lines
-from n9s.screens.logs import LogsScreen
+from n9s.ui.screens.logs import LogsScreen
 from n9s.widgets.log_view import LogView
 
 ESC = "\x1b"

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from pilot_helpers import LogsApp, log_view_until as _until
 from logfile_helpers import numbered, write_lines
-from n9s.screens.logs import LogsScreen
+from n9s.ui.screens.logs import LogsScreen
 from n9s.widgets.log_view import LINES_KEPT, STRIPS_KEPT, LogView
 
 

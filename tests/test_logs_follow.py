@@ -7,7 +7,7 @@ import threading
 import time
 
 from logfile_helpers import BASE_NS, cri_line, numbered, write_lines
-from n9s.sources.logs import GONE, HistoryIndex, LogFollower
+from n9s.sources.logs.files import GONE, HistoryIndex, LogFollower
 
 
 def _all_lines(index: HistoryIndex) -> list[bytes]:
@@ -96,7 +96,7 @@ def test_history_index_follows_rotation_and_keeps_every_line(tmp_path):
         time.sleep(0.001)
     events += index.poll().events
     # The index shows physical lines; join pieces the way the reader does to compare.
-    from n9s.sources.log_format import PartialJoiner, parse_line
+    from n9s.sources.logs.format import PartialJoiner, parse_line
 
     lo, hi = index.id_range()
     joiner = PartialJoiner()

@@ -9,8 +9,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from logfile_helpers import BASE_NS, cri_line, ts_text
-from n9s.sources.log_format import LogRecord, PartialJoiner, parse_line, parse_timestamp
-from n9s.sources.logs import iter_records
+from n9s.sources.logs.format import LogRecord, PartialJoiner, parse_line, parse_timestamp
+from n9s.sources.logs.files import iter_records
 
 
 def _ns(text: str) -> int:
@@ -153,8 +153,8 @@ def test_log_modules_are_headless() -> None:
     import subprocess
     import sys
 
-    modules = ["n9s.sources.logs", "n9s.sources.log_format", "n9s.sources.log_index", "n9s.sources.log_history",
-               "n9s.sources.log_follow", "n9s.sources.log_lines"]
+    modules = ["n9s.sources.logs.files", "n9s.sources.logs.format", "n9s.sources.logs.index", "n9s.sources.logs.history",
+               "n9s.sources.logs.follow", "n9s.sources.logs.lines"]
     code = (f"import sys, importlib\nfor m in {modules!r}: importlib.import_module(m)\n"
             "print(sorted(m for m in sys.modules if m.split('.')[0] in ('textual', 'rich')))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout

@@ -10,8 +10,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from logfile_helpers import BASE_NS, cri_line, numbered, write_lines
-from n9s.sources.log_index import BLOCK_SIZE, FileIndex
-from n9s.sources.logs import (
+from n9s.sources.logs.index import BLOCK_SIZE, FileIndex
+from n9s.sources.logs.files import (
     HistoryIndex,
     history_files,
     iter_records,

@@ -12,8 +12,8 @@ from pilot_helpers import make_app, table_rows, wait_for
 
 from n9s.demo import ContainerSpec, PodSpec
 from n9s.sources.cri import CriClient
-from n9s.sources.log_follow import LogFollower
-from n9s.sources.logs import tail_records
+from n9s.sources.logs.follow import LogFollower
+from n9s.sources.logs.files import tail_records
 from n9s.widgets.log_view import LogView
 
 pytestmark = pytest.mark.node
@@ -94,7 +94,7 @@ def test_previous_attempt_and_partial_lines_and_real_rotation(demo_node):
         cid = demo_node.add_container(pod, ContainerSpec("app", ["sh", "-c", script], attempt=1))
         path = str(pod.log_paths["app"])
         assert path.endswith("/app/1.log")
-        from n9s.sources.log_history import previous_attempt_path
+        from n9s.sources.logs.history import previous_attempt_path
 
         previous = previous_attempt_path(path)
         assert previous is not None and previous.endswith("/app/0.log")

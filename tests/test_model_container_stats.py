@@ -10,7 +10,7 @@ import pytest
 
 from fake_runtime import FakeContainerd, FakeCri, running_task
 from n9s.model.collector import Collector
-from n9s.sources.cgroups import CgroupReader
+from n9s.sources.cgroups.reader import CgroupReader
 
 FIXTURES = Path(__file__).parent / "fixtures" / "cgroup"
 POD_UID = "6f1c2a9e-3b4d-4e5f-8a7b-1c2d3e4f5a6b"

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 import cgroup_truth
-from n9s.cli import make_collector
+from n9s.wiring import make_collector
 from n9s.model.detail import container_detail
 from n9s.render.detail import detail_sections
 

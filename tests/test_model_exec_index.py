@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import os
 
-from n9s.exec_sessions import ExecSessions, OwnedExec
-from n9s.actions import Target
+from n9s.actions.exec_sessions import ExecSessions, OwnedExec
+from n9s.actions.layer import Target
 from n9s.model import exec_index as module
 from n9s.model.exec_index import ExecIndex
 from n9s.sources.containerd import TaskProcess

@@ -9,7 +9,7 @@ from types import SimpleNamespace
 from fake_runtime import FakeContainerd, FakeCri, running_task
 from n9s.model import collector as collector_module
 from n9s.model.collector import Collector
-from n9s.sources.cgroups import CgroupStats
+from n9s.sources.cgroups.reader import CgroupStats
 from n9s.sources.cri import Container, PodSandbox
 from n9s.sources.errors import Unreachable
 

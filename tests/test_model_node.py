@@ -8,7 +8,7 @@ import time
 import pytest
 
 import cgroup_truth
-from n9s.cli import make_collector
+from n9s.wiring import make_collector
 from n9s.demo import ContainerSpec, PodSpec
 from n9s.pb import cri_pb2
 from n9s.render.views import CONTAINER_COLUMNS, POD_COLUMNS, container_row, pod_row

@@ -6,7 +6,7 @@ import uuid
 
 import pytest
 
-from n9s.cli import make_collector
+from n9s.wiring import make_collector
 from n9s.sources.containerd import ContainerdClient
 from n9s.sources.cri import CriClient
 

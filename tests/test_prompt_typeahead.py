@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from textual import events
 
-from n9s.app import AppConfig, N9sApp
+from n9s.ui.app import AppConfig, N9sApp
 from n9s.widgets.prompt_input import PromptInput
 
 from pilot_helpers import wait_for

@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 import time
 
-from n9s.refresh_loop import RefreshLoop
+from n9s.core.refresh_loop import RefreshLoop
 
 
 def wait_until(predicate, timeout=5.0):

@@ -1,7 +1,7 @@
 """Cell formatting, sorting and the `/` filter (pure)."""
 from __future__ import annotations
 
-from n9s.filtering import RowFilter
+from n9s.render.filtering import RowFilter
 from n9s.render import format as fmt
 from n9s.render.table import Row, sort_rows
 from n9s.render.views import CONTAINER_COLUMNS, POD_COLUMNS

@@ -14,7 +14,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from n9s.dump import picture_dict
+from n9s.render.dump import picture_dict
 from n9s.model.detail import ContainerDetail
 from n9s.model.joins import build_pods
 from n9s.model.picture import (
@@ -32,7 +32,7 @@ from n9s.model.picture import (
 from n9s.render import views as r
 from n9s.render.detail import detail_sections
 from n9s.render.node import NODE_COLUMNS, render_node
-from n9s.sanitize import is_safe_text
+from n9s.core.sanitize import is_safe_text
 from n9s.sources.procs import ProcessRow
 
 GOLDEN_DIR = Path(__file__).parent / "fixtures" / "golden"
@@ -112,7 +112,7 @@ CONTAINERS = [
 
 def api_view(status_text, *, restarts=0, cpu_request_m=None, cpu_limit_m=None, memory_request_bytes=None,
              memory_limit_bytes=None):
-    """The few fields of the API's pod the pods view reads (the shape of n9s.sources.kube_types' pod)."""
+    """The few fields of the API's pod the pods view reads (the shape of n9s.sources.kube.objects' pod)."""
     return SimpleNamespace(status_text=status_text, restarts=restarts, cpu_request_m=cpu_request_m,
                            cpu_limit_m=cpu_limit_m, memory_request_bytes=memory_request_bytes,
                            memory_limit_bytes=memory_limit_bytes)
@@ -287,7 +287,7 @@ def test_dump_json_of_the_picture_matches_the_golden():
 
 
 def test_label_filter_in_the_containers_view_matches_the_pod_labels():
-    from n9s.filtering import RowFilter
+    from n9s.render.filtering import RowFilter
 
     shown = RowFilter("-l app=web").apply(r.render_containers(picture(), NOW))
     assert sorted(row.key for row in shown) == ["c-logger", "c-server"]

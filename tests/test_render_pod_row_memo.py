@@ -43,7 +43,7 @@ def test_the_memo_holds_only_the_last_renders_pods():
 
 
 def test_each_renderer_keeps_its_own_rows_and_the_views_keep_none():
-    from n9s.viewspec import find_view
+    from n9s.render.viewspec import find_view
 
     pods_view = find_view("pods")
     p = picture()

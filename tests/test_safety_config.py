@@ -12,7 +12,7 @@ import pytest
 from pilot_helpers import wait_for
 from test_hostile_oversized import screen_text
 
-from n9s.app import AppConfig, N9sApp
+from n9s.ui.app import AppConfig, N9sApp
 from n9s.model.picture import NodeInfo, NodePicture
 from n9s.model.seams import PictureSource
 

@@ -164,8 +164,8 @@ def test_the_demo_ends_when_its_terminal_goes_away_and_tears_its_node_down(demo_
 STUCK_WORKER_APP = r"""
 import sys, threading
 from textual.app import App
-from n9s.app import AppConfig
-from n9s.launch import run_app
+from n9s.ui.app import AppConfig
+from n9s.ui.launch import run_app
 
 class Stuck(App):
     config = AppConfig()
@@ -202,8 +202,8 @@ def test_a_worker_stuck_in_a_call_does_not_hold_n9s_open(tmp_path):
 STUCK_LOOP_APP = r"""
 import sys, time
 from textual.app import App
-from n9s.app import AppConfig
-from n9s.launch import run_app
+from n9s.ui.app import AppConfig
+from n9s.ui.launch import run_app
 
 class Stuck(App):
     config = AppConfig()

@@ -1,4 +1,4 @@
-"""n9s.sanitize: nothing a terminal would act on survives, whatever a container writes."""
+"""n9s.core.sanitize: nothing a terminal would act on survives, whatever a container writes."""
 from __future__ import annotations
 
 import re
@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from n9s.sanitize import ELLIPSIS, is_safe_text, sanitize_label, sanitize_text
+from n9s.core.sanitize import ELLIPSIS, is_safe_text, sanitize_label, sanitize_text
 
 ESC = "\x1b"
 SGR = re.compile(r"\x1b\[[0-9;]*m")
@@ -197,5 +197,5 @@ def test_one_mebibyte_of_hostile_input_finishes(payload: str) -> None:
 
 
 def test_sanitize_is_headless() -> None:
-    code = "import sys, n9s.sanitize; assert not {'textual', 'rich'} & set(sys.modules), sys.modules.keys()"
+    code = "import sys, n9s.core.sanitize; assert not {'textual', 'rich'} & set(sys.modules), sys.modules.keys()"
     subprocess.run([sys.executable, "-c", code], check=True)

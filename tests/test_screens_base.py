@@ -1,4 +1,4 @@
-"""Every screen n9s has derives from its screen bases (n9s.screens.base), so a worker a screen runs reports its
+"""Every screen n9s has derives from its screen bases (n9s.ui.screens.base), so a worker a screen runs reports its
 failure through the app (tests/test_faults_workers.py shows the report on a real screen)."""
 from __future__ import annotations
 
@@ -8,14 +8,14 @@ import pkgutil
 
 from textual.screen import Screen
 
-import n9s.screens
-from n9s.screens.base import ReportsWorkerErrors
+import n9s.ui.screens
+from n9s.ui.screens.base import ReportsWorkerErrors
 
 
 def n9s_screens() -> list[type]:
     found = []
-    for info in pkgutil.iter_modules(n9s.screens.__path__):
-        module = importlib.import_module(f"n9s.screens.{info.name}")
+    for info in pkgutil.iter_modules(n9s.ui.screens.__path__):
+        module = importlib.import_module(f"n9s.ui.screens.{info.name}")
         found += [cls for _, cls in inspect.getmembers(module, inspect.isclass)
                   if issubclass(cls, Screen) and cls.__module__ == module.__name__]
     return found

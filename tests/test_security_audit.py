@@ -26,8 +26,9 @@ from test_actions_node import SLEEPER
 from test_actions_pilot import TEST_BUDGET_S, Harness, actions_finished, pods, show_pod  # noqa: F401 - pods
 from pty_app import CSI, Screen
 
-from n9s import action_flow
-from n9s.audit import AuditLog
+from n9s.actions import plan
+from n9s.ui.flows import action_flow
+from n9s.actions.audit import AuditLog
 from n9s.sources.cri import CriClient
 
 VICTIM_TEXT = "root:x:0:0:root:/root:/bin/sh\n"  # stands in for /etc/passwd
@@ -317,8 +318,8 @@ async def test_an_action_whose_intent_cannot_be_written_is_not_done(demo_node, p
         async with asyncio.timeout(TEST_BUDGET_S), h.run() as pilot:
             await show_pod(h, pilot, pod, ["sleeper"])
             # What the kill dialog's Stop (grace 0) hands over.
-            subjects = action_flow.subjects_for(h.app.picture, "container", [cid])
-            action_flow.start(h.app, subjects, action_flow.Choice(action_flow.STOP, grace_s=0))
+            subjects = plan.subjects_for(h.app.picture, "container", [cid])
+            action_flow.start(h.app, subjects, plan.Choice(plan.STOP, grace_s=0))
             await actions_finished(h, pilot)
             errors = h.notifications("error")
             assert any(m.startswith("Not done: Stop container sleeper") and "the audit log cannot be written" in m

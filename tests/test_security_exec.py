@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from n9s.actions import Actions, Target
-from n9s.audit import AuditLog
+from n9s.actions.layer import Actions, Target
+from n9s.actions.audit import AuditLog
 
 TARGET = Target(id="c0ffee", name="app", namespace="default", pod="web")
 SHELL_TEXT = "echo a; rm -rf / $(id) 'q'"

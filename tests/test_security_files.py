@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from n9s.audit import AuditLog
-from n9s.sources.log_format import LogRecord
+from n9s.actions.audit import AuditLog
+from n9s.sources.logs.format import LogRecord
 from n9s.widgets.log_view import Shown, fresh_path, save_lines
 
 

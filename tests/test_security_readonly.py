@@ -13,9 +13,9 @@ from test_security_secrets import cursor_to, rows, scripted_cli, wait_for
 from textual.widgets._footer import FooterKey
 
 from n9s import cli
-from n9s.actions import Target
-from n9s.screens.browser import BrowserScreen
-from n9s.screens.help import HelpScreen
+from n9s.actions.layer import Target
+from n9s.ui.screens.browser import BrowserScreen
+from n9s.ui.screens.help import HelpScreen
 from n9s.sources.errors import ReadOnlyRefused
 
 NODE = "node-1"

@@ -21,7 +21,7 @@ from kube_fake.manifests import node_manifest, pod_manifest
 from kube_fake.server import FakeKube
 
 from n9s import cli
-from n9s.app import N9sApp
+from n9s.ui.app import N9sApp
 
 NODE = "node-1"
 
@@ -70,7 +70,7 @@ async def wait_for(pilot, predicate, what: str, timeout: float = 20.0):
 
 
 def rows(app) -> list[list[str]]:
-    from n9s.screens.browser import BrowserScreen
+    from n9s.ui.screens.browser import BrowserScreen
     from n9s.widgets.resource_table import ResourceTable
 
     if not isinstance(app.screen, BrowserScreen):
@@ -131,7 +131,7 @@ def test_no_secret_reaches_the_logs_the_audit_or_the_screen(demo_node, tmp_path,
         async def user(app, pilot) -> None:
             from textual.widgets import Input, TextArea
 
-            from n9s.screens.confirm import DeleteDialog
+            from n9s.ui.screens.confirm import DeleteDialog
 
             await wait_for(pilot, lambda: any(r[:2] == ["default", "web"] and r[4].startswith("Running")
                                               for r in rows(app)), "the web pod, joined with the API")
@@ -175,7 +175,7 @@ def test_no_secret_reaches_the_logs_the_audit_or_the_screen(demo_node, tmp_path,
 
 def test_a_broken_kubeconfig_is_reported_without_its_contents(tmp_path):
     """A YAML error deep in a kubeconfig: the message points at the line, never quotes the token on it."""
-    from n9s.sources.kube_config import ConfigInvalid, resolve_target
+    from n9s.sources.kube.config import ConfigInvalid, resolve_target
 
     token = f"n9s-secret-{secrets.token_hex(16)}"
     path = tmp_path / "kubeconfig"

@@ -16,8 +16,8 @@ from slow_proxy import SlowProxy
 from test_actions_node import SLEEPER, fresh_pod
 from test_keys_burst_terminal import crumb, n9s_on_pty
 
-from n9s.audit import AuditLog
-from n9s.screens.session_ended import QUIET_S
+from n9s.actions.audit import AuditLog
+from n9s.ui.screens.session_ended import QUIET_S
 from n9s.sources.cri import CriClient
 
 pytestmark = pytest.mark.node

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from textual import events
 
-from n9s.screens.browser import BrowserScreen
-from n9s.screens.session_ended import QUIET_S, SessionEnded
+from n9s.ui.screens.browser import BrowserScreen
+from n9s.ui.screens.session_ended import QUIET_S, SessionEnded
 
 from pilot_helpers import wait_for
 from test_prompt_typeahead import app_with_shells, post_burst

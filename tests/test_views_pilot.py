@@ -9,8 +9,8 @@ import pytest
 from rich.console import Console
 from textual.widgets import Static, TextArea
 
-from n9s.app import AppConfig, N9sApp
-from n9s.cli import make_collector
+from n9s.ui.app import AppConfig, N9sApp
+from n9s.wiring import make_collector
 from n9s.demo import ContainerSpec, PodSpec
 from n9s.render.views import CONTAINER_COLUMNS, POD_COLUMNS
 from n9s.sources.containerd import ContainerdClient

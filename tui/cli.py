@@ -12,11 +12,12 @@ from pathlib import Path
 
 from typing import TYPE_CHECKING
 
-from . import __version__
-from .paths import config_path, log_file_path, state_dir
+from n9s import __version__
+from n9s.core.paths import config_path, log_file_path, state_dir
+from n9s.wiring import file_checks, make_collector
 
 if TYPE_CHECKING:
-    from .config import Config
+    from n9s.core.config import Config
 
 _START = __import__("time").perf_counter()
 
@@ -25,7 +26,7 @@ class _Parser(argparse.ArgumentParser):
     """argparse quotes what it did not understand (unknown arguments raw): said sanitised, like every message."""
 
     def error(self, message: str):  # type: ignore[override]
-        from .sanitize import sanitize_label
+        from n9s.core.sanitize import sanitize_label
 
         self.print_usage(sys.stderr)
         self.exit(2, f"{self.prog}: error: {sanitize_label(message, 400)}\n")
@@ -88,8 +89,8 @@ def _env_flag(name: str) -> bool:
 
 def settings() -> tuple[dict, str | None, Config | None]:
     """(the parser's defaults, the reason n9s must not start or None, the config file as read or None). The config
-    file must be read whole and understood (n9s.config); N9S_READONLY must say yes or no."""
-    from .config import ConfigError, load_config
+    file must be read whole and understood (n9s.core.config); N9S_READONLY must say yes or no."""
+    from n9s.core.config import ConfigError, load_config
 
     problem = None
     config = None
@@ -109,7 +110,7 @@ def settings() -> tuple[dict, str | None, Config | None]:
 
 def say(message: str) -> None:
     """One sanitised line on stderr (its values come from outside); a terminal that is gone is no error."""
-    from .sanitize import sanitize_label
+    from n9s.core.sanitize import sanitize_label
 
     try:
         print(f"n9s: {sanitize_label(message, 1000)}", file=sys.stderr, flush=True)
@@ -118,7 +119,7 @@ def say(message: str) -> None:
 
 
 def setup_logging(args: argparse.Namespace) -> Path:
-    from .paths import open_private
+    from n9s.core.paths import open_private
 
     path = log_file_path(args.log_file)
     try:
@@ -132,50 +133,9 @@ def setup_logging(args: argparse.Namespace) -> Path:
     return path
 
 
-def file_checks(args: argparse.Namespace) -> list:
-    """Whether n9s can write each of its files, as it would open them."""
-    from .paths import audit_log_path, check_writable
-
-    return [check_writable("audit log", audit_log_path()), check_writable("log file", log_file_path(args.log_file))]
-
-
-def file_notices(args: argparse.Namespace) -> tuple[str, ...]:
-    """What the TUI says at start about files it will not or cannot write."""
-    from .sanitize import sanitize_label
-
-    notes = []
-    for check in file_checks(args):
-        if not check.ok:
-            then = " Actions will not run until it can be written." if check.what == "audit log" else ""
-            notes.append(sanitize_label(f"{check.what} {check.problem}.{then}", max_len=600))
-    return tuple(notes)
-
-
-def make_collector(address: str, namespace: str, pods_dir: str, api=None):
-    from .model.collector import Collector
-    from .sources.cgroups import CgroupReader, raise_open_file_limit
-    from .sources.containerd import ContainerdClient
-    from .sources.cri import CriClient
-
-    cri = CriClient(address)
-    ctd = ContainerdClient(address, namespace=namespace)
-    # cgroup files stay open between refreshes and are re-read with pread (a seventh of open+read+close);
-    # the soft fd limit is raised toward the hard one first, and the reader keeps within it (see CgroupReader).
-    raise_open_file_limit()
-    return Collector(cri, ctd, CgroupReader(keep_open=True), pods_dir=pods_dir, api=api)
-
-
-def make_api_side(args: argparse.Namespace):
-    if getattr(args, "no_api", False):
-        return None
-    from .model.api_side import ApiSide
-
-    return ApiSide(kubeconfig=args.kubeconfig, context=args.context, node=args.node).start()
-
-
 @contextlib.contextmanager
 def demo_node():
-    from .demo import DemoNode, default_pods
+    from n9s.demo import DemoNode, default_pods
 
     node = DemoNode()
 
@@ -199,16 +159,16 @@ def demo_node():
 
 
 def resolve_address(args: argparse.Namespace) -> str:
-    from .sources.endpoint import resolve_endpoint
+    from n9s.sources.endpoint import resolve_endpoint
 
     return resolve_endpoint(args.address).path
 
 
 def cmd_info(args: argparse.Namespace, config: Config | None, problem: str | None) -> int:
     """Where n9s looks for things, and whether it would start (exit 2 when it would refuse, and why)."""
-    from .config import LOADED
-    from .sanitize import sanitize_label as safe
-    from .sources.endpoint import resolve_endpoint
+    from n9s.core.config import LOADED
+    from n9s.core.sanitize import sanitize_label as safe
+    from n9s.sources.endpoint import resolve_endpoint
 
     ep = resolve_endpoint(args.address)
     if config is None:
@@ -231,8 +191,8 @@ def cmd_info(args: argparse.Namespace, config: Config | None, problem: str | Non
 
 
 def cmd_dump(args: argparse.Namespace, address: str) -> int:
-    from .dump import dump
-    from .sources.errors import SourceError
+    from n9s.render.dump import dump
+    from n9s.sources.errors import SourceError
 
     collector = make_collector(address, args.namespace, args.pods_dir)
     try:
@@ -246,7 +206,7 @@ def cmd_dump(args: argparse.Namespace, address: str) -> int:
 
 def cmd_tui(args: argparse.Namespace, address: str | None) -> int:
     """The TUI on the runtime at ``address``, or (None) on ``--node`` through the API alone."""
-    from .launch import build_app, run_app
+    from n9s.ui.launch import build_app, run_app
 
     try:
         app = build_app(args, address)
@@ -271,14 +231,14 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "info":
         return cmd_info(args, config, problem)
     if problem is None and args.command != "dump":
-        from .config import view_problem
+        from n9s.core.config import view_problem
 
         problem = view_problem(args.view)
     if problem:
         say(problem)
         return 2
     if args.demo:
-        from .demo import NodeUnavailable
+        from n9s.demo import NodeUnavailable
 
         try:
             with demo_node() as node:

@@ -2,7 +2,7 @@
 
 ``LogView`` is a ScrollView that draws only the rows on screen: ``render_line(y)`` looks the row up in a
 layout of the visible lines and returns a cached ``Strip``. Lines come from a ``LineSource``
-(``n9s.sources.log_lines``) read by one background thread of the widget: the UI thread never reads a
+(``n9s.sources.logs.lines``) read by one background thread of the widget: the UI thread never reads a
 file, it only asks for the current id range. The same thread follows the file (poll every 200 ms), indexes
 the rest of the history backwards, runs searches, filters and saves.
 
@@ -10,7 +10,7 @@ Follow: on while the view is at the bottom; scrolling up stops it, reaching the 
 resumes it. When lines arrive faster than they can be seen, the rows that scrolled past without being
 drawn are counted and reported ("skipped rendering N lines", they stay in the file).
 
-Everything from the container goes through ``n9s.sanitize``: SGR colours are kept and drawn, every other
+Everything from the container goes through ``n9s.core.sanitize``: SGR colours are kept and drawn, every other
 escape or control character is removed or shown as a placeholder.
 """
 from __future__ import annotations
@@ -36,11 +36,11 @@ from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from n9s.paths import open_private
-from n9s.sanitize import sanitize_label, sanitize_text
+from n9s.core.paths import open_private
+from n9s.core.sanitize import sanitize_label, sanitize_text
 from n9s.sources.errors import SourceError
-from n9s.sources.log_format import LogRecord, format_timestamp
-from n9s.sources.log_lines import IndexedLines, MergedLines, ShownLine, iter_shown
+from n9s.sources.logs.format import LogRecord, format_timestamp
+from n9s.sources.logs.lines import IndexedLines, MergedLines, ShownLine, iter_shown
 
 __all__ = ["LogView", "Shown", "save_lines", "fresh_path"]
 

@@ -9,7 +9,7 @@ from textual.widgets import Static
 
 from n9s.model.picture import NOT_ANSWERING, NodePicture
 from n9s.render import format as fmt
-from n9s.sanitize import sanitize_label
+from n9s.core.sanitize import sanitize_label
 
 
 # A picture older than this many refresh intervals is marked STALE even when every source answers: the refresh

@@ -1,6 +1,6 @@
 """The `:`/`/` prompt's input line. The screen that opens it decides what Enter does (`on_submit`).
 
-Keys of one burst reach it one at a time (see n9s.key_gate): `:snap⏎s` types "snap" into it, and `s` reaches the
+Keys of one burst reach it one at a time (see n9s.ui.key_gate): `:snap⏎s` types "snap" into it, and `s` reaches the
 snapshots view, because `on_submit` closes the prompt, moves the focus and switches the view before the app hands
 on the next key."""
 from __future__ import annotations

@@ -22,7 +22,7 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from n9s.render.table import Column, Row
-from n9s.sanitize import ELLIPSIS, sanitize_label
+from n9s.core.sanitize import ELLIPSIS, sanitize_label
 
 HEALTH_STYLES = {
     "ok": "",

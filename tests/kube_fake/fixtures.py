@@ -38,7 +38,7 @@ def kubeconfig(fake_kube, tmp_path):
 
 @pytest.fixture
 def kube(kubeconfig):
-    from n9s.sources.kube import KubeClient
+    from n9s.sources.kube.client import KubeClient
 
     client = KubeClient.from_config(str(kubeconfig), connect_timeout=1.0, read_timeout=5.0)
     yield client

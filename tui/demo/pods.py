@@ -11,7 +11,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from n9s.pb import cri_pb2
-from n9s.sources.log_paths import kubelet_log_name, kubelet_pod_log_dir
+from n9s.sources.logs.paths import kubelet_log_name, kubelet_pod_log_dir
 
 QOS_CLASSES = ("guaranteed", "burstable", "besteffort")
 CPU_PERIOD_US = 100_000

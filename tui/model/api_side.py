@@ -103,14 +103,14 @@ class ApiSide:
 
     # ---- the background thread ----
     def _connect(self) -> bool:
-        from ..sources.errors import SourceError
-        from ..sources.kube_health import ApiHealth
+        from n9s.sources.errors import SourceError
+        from n9s.sources.kube.health import ApiHealth
 
         try:
             if self.client_factory is not None:
                 self.client = self.client_factory()
             else:
-                from ..sources.kube import KubeClient
+                from n9s.sources.kube.client import KubeClient
 
                 search = {"kubelet_kubeconfig": self.kubelet_kubeconfig} if self.kubelet_kubeconfig else {}
                 self.client = KubeClient.from_config(self.kubeconfig, self.context, **search)
@@ -127,7 +127,7 @@ class ApiSide:
             # header says so and --node can fix it.
             log.warning("node name: %s", err)
             self.node_name = self.node_flag or socket.gethostname()
-        from ..sources.kube_watch import PodWatcher
+        from n9s.sources.kube.watch import PodWatcher
 
         self.watcher = PodWatcher(self.client, self.node_name, on_event=self._on_pod_event,
                                   watch_timeout_seconds=self.watch_timeout_s).start()
@@ -147,8 +147,8 @@ class ApiSide:
         """Ask for the server's version every probe_s: its health (not answering, not JSON, ...) follows from the
         answer. When it answers again after a silence, the pod watch starts over: a watch held open through the
         silence may be dead without knowing it."""
-        from ..sources.errors import SourceError
-        from ..sources.kube_health import OK
+        from n9s.sources.errors import SourceError
+        from n9s.sources.kube.health import OK
 
         while not self._stop.wait(self.probe_s):
             client = self.client
@@ -167,7 +167,7 @@ class ApiSide:
 
     def _node_missing(self) -> str:
         """The header's line for a node name the API does not know, with some names it does know."""
-        from ..sources.errors import SourceError
+        from n9s.sources.errors import SourceError
 
         line = f"API: no node named {self.node_name}"
         try:
@@ -187,7 +187,7 @@ class ApiSide:
             log.exception("API connection failed")
             self._failure = ("unreachable", f"API: {err}")
             return
-        from ..sources.errors import NotFound, SourceError
+        from n9s.sources.errors import NotFound, SourceError
 
         while not self._stop.is_set():
             try:
@@ -209,7 +209,7 @@ class ApiSide:
 
     # ---- calls the action layer and the log view make ----
     def _client(self) -> Any:
-        from ..sources.errors import Unreachable
+        from n9s.sources.errors import Unreachable
 
         if self.client is None:
             state, message = self._failure or ("connecting", "API: connecting…")
@@ -226,7 +226,7 @@ class ApiSide:
 
     # ---- what a refresh reads ----
     def snapshot(self) -> ApiSnapshot:
-        from ..sources.kube_health import NOT_ANSWERING
+        from n9s.sources.kube.health import NOT_ANSWERING
 
         client = self.client
         if self.watcher is None:

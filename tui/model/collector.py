@@ -14,11 +14,11 @@ import time
 from dataclasses import replace
 from typing import Any, Callable
 
-from ..sources.errors import NotAnswering, PermissionDenied, SourceError, Unreachable
-from .collect.assembly import Assembly
-from .collect.health import HealthBook
-from .collect.known import EXIT_SETTLE_S, KnownContainers
-from .collect.listing import (
+from n9s.sources.errors import NotAnswering, PermissionDenied, SourceError, Unreachable
+from n9s.model.collect.assembly import Assembly
+from n9s.model.collect.health import HealthBook
+from n9s.model.collect.known import EXIT_SETTLE_S, KnownContainers
+from n9s.model.collect.listing import (
     LISTS_MAX_AGE_S,
     LISTS_SETTLE_S,
     PROBE_TIMEOUT_CAP_S,
@@ -28,12 +28,12 @@ from .collect.listing import (
     Listing,
     probe_timeout_for,
 )
-from .collect.runtime_facts import RuntimeFacts
-from .collect.sampling import HISTORY, RATE_MAX_GAP_NS, Sampler, figures_from
-from .collect.sources import Sources
-from .collect.storage import Storage
-from .kube_join import join_api
-from .picture import (
+from n9s.model.collect.runtime_facts import RuntimeFacts
+from n9s.model.collect.sampling import HISTORY, RATE_MAX_GAP_NS, Sampler, figures_from
+from n9s.model.collect.sources import Sources
+from n9s.model.collect.storage import Storage
+from n9s.model.kube_join import join_api
+from n9s.model.picture import (
     NOT_ANSWERING,
     OK,
     STALE,
@@ -46,8 +46,8 @@ from .picture import (
     SourceHealth,
     TaskRow,
 )
-from .exec_index import ExecIndex
-from .seams import CgroupSource, ContainerdSource, PictureSource, RuntimeSource
+from n9s.model.exec_index import ExecIndex
+from n9s.model.seams import CgroupSource, ContainerdSource, PictureSource, RuntimeSource
 
 __all__ = [
     "EXIT_SETTLE_S", "HISTORY", "LISTS_MAX_AGE_S", "LISTS_SETTLE_S", "PROBE_TIMEOUT_CAP_S", "PROBE_TIMEOUT_MAX_S",
@@ -289,7 +289,7 @@ class Collector(PictureSource):
         return join_api(pods, snapshot), snapshot
 
     def _local_picture(self, now: float) -> NodePicture:
-        from .degraded import LocalView
+        from n9s.model.degraded import LocalView
 
         if self._local is None:
             self._local = LocalView(self.pods_dir, self.cgroups, self._sampler.figures_from)

@@ -16,9 +16,9 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from ..sources.cgroup_paths import find_pod_cgroup
-from .picture import ContainerRow, Figures, PodRow
-from .seams import CgroupSource
+from n9s.sources.cgroups.paths import find_pod_cgroup
+from n9s.model.picture import ContainerRow, Figures, PodRow
+from n9s.model.seams import CgroupSource
 
 LOCAL_PREFIX = "local:"  # row keys of pods and containers found this way (never a runtime id)
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from ..sources.errors import SourceError
-from ..sources.procs import ProcessRow, process_tree
-from .picture import ContainerRow, ExecRow, Figures
-from .seams import PictureSource
+from n9s.sources.errors import SourceError
+from n9s.sources.procs import ProcessRow, process_tree
+from n9s.model.picture import ContainerRow, ExecRow, Figures
+from n9s.model.seams import PictureSource
 
 
 @dataclass(frozen=True)

@@ -10,9 +10,9 @@ import threading
 import time
 from typing import Any, Callable, Iterable
 
-from ..sources.errors import SourceError
-from ..sources.exec_procs import ExecProcess, list_execs
-from .picture import ExecRow
+from n9s.sources.errors import SourceError
+from n9s.sources.exec_procs import ExecProcess, list_execs
+from n9s.model.picture import ExecRow
 
 EXEC_TOPICS = ("/tasks/exec-added", "/tasks/exec-started", "/tasks/exit", "/tasks/delete")
 MAX_AGE_S = 30.0

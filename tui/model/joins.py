@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any, Callable, Iterable
 
-from .picture import ContainerRow, Figures, PodRow, newest_attempts
+from n9s.model.picture import ContainerRow, Figures, PodRow, newest_attempts
 
 RESTART_ANNOTATION = "io.kubernetes.container.restartCount"
 

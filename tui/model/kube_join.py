@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
-from .picture import PodRow
+from n9s.model.picture import PodRow
 
 NOT_IN_RUNTIME = "not in runtime"
 UNKNOWN_TO_API = "unknown to API"

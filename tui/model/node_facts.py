@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..sources.procs import disk_stats, host_stats
-from .picture import FilesystemRow, NodeInfo
+from n9s.sources.procs import disk_stats, host_stats
+from n9s.model.picture import FilesystemRow, NodeInfo
 
 
 def node_info(static: dict[str, Any], *, pods_dir: str, hostname: str) -> NodeInfo:

@@ -7,10 +7,10 @@ import time
 from collections import deque
 from typing import Any, Callable
 
-from ..sources.errors import SourceError
-from .collect.sampling import HISTORY
-from .picture import OK, UNAVAILABLE, UNREACHABLE, ContainerRow, Figures, NodeInfo, NodePicture, PodRow, SourceHealth
-from .seams import PictureSource
+from n9s.sources.errors import SourceError
+from n9s.model.collect.sampling import HISTORY
+from n9s.model.picture import OK, UNAVAILABLE, UNREACHABLE, ContainerRow, Figures, NodeInfo, NodePicture, PodRow, SourceHealth
+from n9s.model.seams import PictureSource
 
 REMOTE_NOTE = "remote mode through the API: tasks, snapshots, images and exec need n9s on the node itself"
 STATES = {"running": "RUNNING", "waiting": "CREATED", "terminated": "EXITED"}

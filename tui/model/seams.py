@@ -9,9 +9,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
-    from ..sources.cgroup_paths import CgroupLayout, CgroupLocation, HierarchyMode
-    from ..sources.cgroups import CgroupStats
-    from ..sources.containerd import (
+    from n9s.sources.cgroups.paths import CgroupLayout, CgroupLocation, HierarchyMode
+    from n9s.sources.cgroups.reader import CgroupStats
+    from n9s.sources.containerd import (
         CtdContainer,
         CtdImage,
         ContentInfo,
@@ -21,8 +21,8 @@ if TYPE_CHECKING:
         SnapshotUsage,
         Task,
     )
-    from ..sources.cri import Container, ContainerStatus, Image, PodSandbox, RuntimeStatus, RuntimeVersion
-    from .picture import Figures, NodePicture, SourceHealth
+    from n9s.sources.cri import Container, ContainerStatus, Image, PodSandbox, RuntimeStatus, RuntimeVersion
+    from n9s.model.picture import Figures, NodePicture, SourceHealth
 
 
 class RuntimeSource(Protocol):
@@ -68,7 +68,7 @@ class ContainerdSource(Protocol):
 
 
 class CgroupSource(Protocol):
-    """The cgroup files of containers and pods (n9s.sources.cgroups.CgroupReader, or a captured tree)."""
+    """The cgroup files of containers and pods (n9s.sources.cgroups.reader.CgroupReader, or a captured tree)."""
 
     @property
     def mode(self) -> HierarchyMode: ...

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Any, Iterable
 
-from .picture import ContainerRow, ImageRow, SnapshotRow
+from n9s.model.picture import ContainerRow, ImageRow, SnapshotRow
 
 GC_SNAPSHOT_PREFIX = "containerd.io/gc.ref.snapshot."
 GC_CONFIG_LABEL = "containerd.io/gc.ref.content.config"

@@ -1,9 +1,9 @@
 """The container detail as sections of (what, value) lines, sanitised."""
 from __future__ import annotations
 
-from ..model.detail import ContainerDetail
-from ..sanitize import sanitize_label
-from . import format as fmt
+from n9s.model.detail import ContainerDetail
+from n9s.core.sanitize import sanitize_label
+from n9s.render import format as fmt
 
 S = sanitize_label
 MAX_INDENT = 16  # a deeper process tree is drawn at this depth, so the column stays narrow

@@ -3,10 +3,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from ..model.picture import NodePicture
-from ..sanitize import sanitize_label
-from . import format as fmt
-from .table import Column, Row
+from n9s.model.picture import NodePicture
+from n9s.core.sanitize import sanitize_label
+from n9s.render import format as fmt
+from n9s.render.table import Column, Row
 
 EVENT_COLUMNS = (
     Column("LAST", numeric=True), Column("TYPE"), Column("REASON"), Column("OBJECT"), Column("COUNT", numeric=True),

@@ -1,10 +1,10 @@
 """The node overview as rows (section, what, value)."""
 from __future__ import annotations
 
-from ..model.picture import NodePicture
-from ..sanitize import sanitize_label
-from . import format as fmt
-from .table import Column, Row
+from n9s.model.picture import NodePicture
+from n9s.core.sanitize import sanitize_label
+from n9s.render import format as fmt
+from n9s.render.table import Column, Row
 
 NODE_COLUMNS = (Column("SECTION"), Column("WHAT"), Column("VALUE"))
 

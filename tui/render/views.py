@@ -8,11 +8,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import cast
 
-from ..model.kept import Kept
-from ..model.picture import ContainerRow, ExecRow, ImageRow, NodePicture, PodRow, SnapshotRow, TaskRow
-from ..sanitize import sanitize_label
-from . import format as fmt
-from .table import Column, Row
+from n9s.model.kept import Kept
+from n9s.model.picture import ContainerRow, ExecRow, ImageRow, NodePicture, PodRow, SnapshotRow, TaskRow
+from n9s.core.sanitize import sanitize_label
+from n9s.render import format as fmt
+from n9s.render.table import Column, Row
 
 S = sanitize_label
 

@@ -11,27 +11,27 @@ from typing import Any, Iterator
 
 from google.protobuf import empty_pb2
 
-from ..pb import cgroups_v1_pb2, cgroups_v2_pb2
-from ..pb import ctd_containers_pb2 as containers_pb
-from ..pb import ctd_containers_pb2_grpc as containers_grpc
-from ..pb import ctd_content_pb2 as content_pb
-from ..pb import ctd_content_pb2_grpc as content_grpc
-from ..pb import ctd_event_payloads_pb2 as events_payload_pb
-from ..pb import ctd_events_pb2 as events_pb
-from ..pb import ctd_events_pb2_grpc as events_grpc
-from ..pb import ctd_images_pb2 as images_pb
-from ..pb import ctd_images_pb2_grpc as images_grpc
-from ..pb import ctd_runc_pb2 as runc_pb
-from ..pb import ctd_introspection_pb2 as intro_pb
-from ..pb import ctd_introspection_pb2_grpc as intro_grpc
-from ..pb import ctd_namespaces_pb2 as ns_pb
-from ..pb import ctd_namespaces_pb2_grpc as ns_grpc
-from ..pb import ctd_snapshots_pb2 as snap_pb
-from ..pb import ctd_snapshots_pb2_grpc as snap_grpc
-from ..pb import ctd_tasks_pb2 as tasks_pb
-from ..pb import ctd_tasks_pb2_grpc as tasks_grpc
-from ..pb import ctd_version_pb2_grpc as version_grpc
-from .rpc import RpcClient
+from n9s.pb import cgroups_v1_pb2, cgroups_v2_pb2
+from n9s.pb import ctd_containers_pb2 as containers_pb
+from n9s.pb import ctd_containers_pb2_grpc as containers_grpc
+from n9s.pb import ctd_content_pb2 as content_pb
+from n9s.pb import ctd_content_pb2_grpc as content_grpc
+from n9s.pb import ctd_event_payloads_pb2 as events_payload_pb
+from n9s.pb import ctd_events_pb2 as events_pb
+from n9s.pb import ctd_events_pb2_grpc as events_grpc
+from n9s.pb import ctd_images_pb2 as images_pb
+from n9s.pb import ctd_images_pb2_grpc as images_grpc
+from n9s.pb import ctd_runc_pb2 as runc_pb
+from n9s.pb import ctd_introspection_pb2 as intro_pb
+from n9s.pb import ctd_introspection_pb2_grpc as intro_grpc
+from n9s.pb import ctd_namespaces_pb2 as ns_pb
+from n9s.pb import ctd_namespaces_pb2_grpc as ns_grpc
+from n9s.pb import ctd_snapshots_pb2 as snap_pb
+from n9s.pb import ctd_snapshots_pb2_grpc as snap_grpc
+from n9s.pb import ctd_tasks_pb2 as tasks_pb
+from n9s.pb import ctd_tasks_pb2_grpc as tasks_grpc
+from n9s.pb import ctd_version_pb2_grpc as version_grpc
+from n9s.sources.rpc import RpcClient
 
 DEFAULT_NAMESPACE = "k8s.io"
 TASK_STATES = {0: "UNKNOWN", 1: "CREATED", 2: "RUNNING", 3: "STOPPED", 4: "PAUSED", 5: "PAUSING"}

@@ -5,9 +5,9 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..pb import cri_pb2 as pb
-from ..pb import cri_pb2_grpc as pb_grpc
-from .rpc import RpcClient
+from n9s.pb import cri_pb2 as pb
+from n9s.pb import cri_pb2_grpc as pb_grpc
+from n9s.sources.rpc import RpcClient
 
 SANDBOX_STATES = {0: "READY", 1: "NOTREADY"}
 CONTAINER_STATES = {0: "CREATED", 1: "RUNNING", 2: "EXITED", 3: "UNKNOWN"}

@@ -11,7 +11,7 @@ import stat
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import InvalidAddress, PermissionDenied, Unreachable
+from n9s.sources.errors import InvalidAddress, PermissionDenied, Unreachable
 
 DEFAULT_SOCKET = "/run/containerd/containerd.sock"
 CRICTL_CONFIG = "/etc/crictl.yaml"

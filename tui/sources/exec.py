@@ -19,8 +19,8 @@ from typing import Any, Callable, Iterator
 
 import websocket
 
-from .errors import CallFailed, SourceError, Unreachable
-from .exec_screen import SessionScreen
+from n9s.sources.errors import CallFailed, SourceError, Unreachable
+from n9s.sources.exec_screen import SessionScreen
 
 PROTOCOL = "v4.channel.k8s.io"
 STDIN, STDOUT, STDERR, STATUS, RESIZE = 0, 1, 2, 3, 4

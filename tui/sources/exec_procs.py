@@ -13,7 +13,7 @@ from typing import Any, Callable
 
 import psutil
 
-from .errors import CallFailed, NotFound
+from n9s.sources.errors import CallFailed, NotFound
 
 HANGUP_GRACE_S = 2.0  # a shell ends on SIGHUP at once; a program that ignores it gets SIGKILL after this
 KILL_WAIT_S = 5.0  # SIGKILL cannot be ignored; this only bounds the wait for containerd to see the exit

@@ -6,9 +6,9 @@ from typing import Any, Callable, TypeVar
 
 import grpc
 
-from .endpoint import check_socket
-from .errors import CallFailed, NotAnswering, NotFound, PermissionDenied, SourceError, Unimplemented, Unreachable
-from .wire_utf8 import lenient_channel
+from n9s.sources.endpoint import check_socket
+from n9s.sources.errors import CallFailed, NotAnswering, NotFound, PermissionDenied, SourceError, Unimplemented, Unreachable
+from n9s.sources.wire_utf8 import lenient_channel
 
 MAX_MESSAGE = 16 * 1024 * 1024
 DEFAULT_TIMEOUT = 5.0

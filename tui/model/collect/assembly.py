@@ -8,13 +8,13 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any, NamedTuple
 
-from ..joins import build_pods, container_restarts
-from ..kept import Kept
-from ..picture import ContainerRow, Figures, PodRow, TaskRow
-from .known import KnownContainers
-from .listing import Listing
-from .sampling import Sampler
-from .sources import Sources
+from n9s.model.joins import build_pods, container_restarts
+from n9s.model.kept import Kept
+from n9s.model.picture import ContainerRow, Figures, PodRow, TaskRow
+from n9s.model.collect.known import KnownContainers
+from n9s.model.collect.listing import Listing
+from n9s.model.collect.sampling import Sampler
+from n9s.model.collect.sources import Sources
 
 
 class _Pods(NamedTuple):

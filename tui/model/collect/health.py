@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Callable
 
-from ..picture import SourceHealth
+from n9s.model.picture import SourceHealth
 
 
 class HealthBook:

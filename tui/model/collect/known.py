@@ -11,9 +11,9 @@ import time
 from dataclasses import dataclass, replace
 from typing import Any
 
-from ...sources.errors import SourceError
-from ...sources.log_paths import kubelet_log_name, kubelet_pod_log_dir
-from .sources import Sources
+from n9s.sources.errors import SourceError
+from n9s.sources.logs.paths import kubelet_log_name, kubelet_pod_log_dir
+from n9s.model.collect.sources import Sources
 
 # CRI records an exit only after it has deleted the task, tens of milliseconds after containerd announces the exit;
 # the refresh that announcement triggers asks CRI again for up to this long, so it shows the exit, not RUNNING.

@@ -6,10 +6,10 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-from ...sources.errors import NotAnswering, SourceError
-from ..picture import OK, UNAVAILABLE
-from .health import HealthBook
-from .sources import Sources
+from n9s.sources.errors import NotAnswering, SourceError
+from n9s.model.picture import OK, UNAVAILABLE
+from n9s.model.collect.health import HealthBook
+from n9s.model.collect.sources import Sources
 
 # With containerd's event stream live, the task list is read again only when a task or container event says it
 # changed (containerd asks every shim for its state on each Tasks.List), and at least this often as a safety net.

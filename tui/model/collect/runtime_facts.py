@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from ...sources.errors import SourceError
-from ..node_facts import node_info
-from ..picture import NodeInfo
-from .sources import Sources
+from n9s.sources.errors import SourceError
+from n9s.model.node_facts import node_info
+from n9s.model.picture import NodeInfo
+from n9s.model.collect.sources import Sources
 
 FACTS_MAX_AGE_S = 60
 

@@ -8,12 +8,12 @@ import operator
 from collections import deque
 from typing import Any, Callable
 
-from ...sources.cgroups import CgroupStats
-from ...sources.cgroups import cpu_cores as cgroup_cpu_cores
-from ..joins import with_pod_cgroup
-from ..kept import Kept
-from ..picture import Figures
-from .sources import Sources
+from n9s.sources.cgroups.reader import CgroupStats
+from n9s.sources.cgroups.reader import cpu_cores as cgroup_cpu_cores
+from n9s.model.joins import with_pod_cgroup
+from n9s.model.kept import Kept
+from n9s.model.picture import Figures
+from n9s.model.collect.sources import Sources
 
 HISTORY = 60
 # A CPU rate needs two samples at most this far apart (monotonic ns).

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..seams import CgroupSource, ContainerdSource, RuntimeSource
+from n9s.model.seams import CgroupSource, ContainerdSource, RuntimeSource
 
 
 @dataclass

@@ -5,11 +5,11 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from ...sources.errors import SourceError
-from ..picture import OK, UNAVAILABLE, ContainerRow, ImageRow, SnapshotRow
-from ..snapshots import image_snapshot_tops, join_images, join_snapshots
-from .health import HealthBook
-from .sources import Sources
+from n9s.sources.errors import SourceError
+from n9s.model.picture import OK, UNAVAILABLE, ContainerRow, ImageRow, SnapshotRow
+from n9s.model.snapshots import image_snapshot_tops, join_images, join_snapshots
+from n9s.model.collect.health import HealthBook
+from n9s.model.collect.sources import Sources
 
 
 class Storage:
