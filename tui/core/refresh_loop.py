@@ -1,9 +1,8 @@
 """The refresh loop: one long-lived thread that builds pictures, never two at once, the next one ``delay()`` seconds
 after one ends or at once when asked.
 
-A Textual thread worker and a Textual timer per refresh cost the UI thread about 0.5 ms per refresh (a task, three
-worker state messages, a timer task; bench, 50 pods, where a whole idle refresh costs 10 ms). Here the UI thread
-does nothing until the picture arrives.
+A Textual thread worker and timer per refresh cost the UI thread a task, three worker state messages and a timer
+task each time (measured in docs/benchmarks.md); here the UI thread does nothing until the picture arrives.
 """
 from __future__ import annotations
 

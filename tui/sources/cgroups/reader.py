@@ -13,7 +13,7 @@ Typical use by a collector::
         detail = reader.read(loc, full=True)  # FULL: detail view
     cores = cpu_cores(previous_stats, stats)
 
-File formats and formulas: /work/shared/docs/anchor-node-tools.md section 5.
+File formats and formulas: docs/node-formats.md.
 """
 from __future__ import annotations
 

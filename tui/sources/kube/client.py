@@ -1,9 +1,9 @@
 """The Kubernetes API as n9s needs it: this node's pods, the Node, events, logs, delete, kubelet stats.
 
-Transport, TLS and authentication come from the `kubernetes` client (imported lazily: it costs
-~140 ms). We call its ApiClient directly with raw JSON in and out instead of the generated CoreV1Api:
-that module alone adds ~300 ms of imports and its model objects are slow to build, while n9s wants
-the raw manifest anyway (for the YAML view) and converts to its own dataclasses (kube_types).
+Transport, TLS and authentication come from the `kubernetes` client, imported lazily (its cost is in
+docs/benchmarks.md). We call its ApiClient with raw JSON in and out instead of the generated CoreV1Api, whose
+imports and model objects are slow, while n9s wants the raw manifest anyway (for the YAML view) and converts to
+its own dataclasses (`n9s.sources.kube.objects`).
 
 Every call reports to a HealthTracker, so the header can say "API: unreachable since 12:03:55".
 Errors are n9s.sources.errors classes with short messages that never carry credentials.
