@@ -11,15 +11,22 @@ from typing import TypeVar
 from textual.screen import ModalScreen, Screen
 from textual.worker import Worker, WorkerState
 
+from n9s.ui.app_api import AppApi, app_api
+
 ResultType = TypeVar("ResultType")
 
 
 class ReportsWorkerErrors:
     """Mixed into a screen: its workers' failures go to the app's one error path."""
 
+    @property
+    def n9s(self) -> AppApi:
+        """The part of the app a screen may use."""
+        return app_api(self.app)  # type: ignore[attr-defined]  # a mixin: the screen it sits on has `app`
+
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         if event.state == WorkerState.ERROR:
-            self.app.report_worker_error(event.worker)  # type: ignore[attr-defined]
+            self.n9s.report_worker_error(event.worker)
 
 
 class N9sScreen(ReportsWorkerErrors, Screen[ResultType]):

@@ -204,7 +204,7 @@ class BrowserScreen(Keyed, N9sScreen):
         self.table.marked.clear()
         self.render_frame(columns_changed=True)
         self.refresh_bindings()
-        self.app.request_refresh_for(frame.view)  # type: ignore[attr-defined]
+        self.n9s.request_refresh_for(frame.view)
 
     def clear_marks(self) -> None:
         """Drop every mark and redraw the rows that showed them."""
@@ -217,7 +217,7 @@ class BrowserScreen(Keyed, N9sScreen):
         self.table.marked.clear()
         self.render_frame(columns_changed=True)
         self.refresh_bindings()
-        self.app.request_refresh_for(view)  # type: ignore[attr-defined]
+        self.n9s.request_refresh_for(view)
 
     def action_back(self) -> None:
         prompt = self.query_one("#prompt", Input)
@@ -253,7 +253,7 @@ class BrowserScreen(Keyed, N9sScreen):
             if pod is not None and target is not None:
                 self.push(Frame(target, context=pod.id, context_label=f"{pod.namespace}/{pod.name}"))
         elif view.kind in ("container", "task"):
-            self.app.open_container_detail(key)  # type: ignore[attr-defined]
+            self.n9s.open_container_detail(key)
         elif view.name in keys.DESCRIBE.views:
             self.action_describe()
 
@@ -355,52 +355,52 @@ class BrowserScreen(Keyed, N9sScreen):
     def action_describe(self) -> None:
         key = self.table.current_key
         if key:
-            self.app.open_describe(self.frame.view.kind, key)  # type: ignore[attr-defined]
+            self.n9s.open_describe(self.frame.view.kind, key)
 
     @gated
     def action_yaml(self) -> None:
         key = self.table.current_key
         if key:
-            self.app.open_yaml(key)  # type: ignore[attr-defined]
+            self.n9s.open_yaml(key)
 
     @gated
     def action_logs(self) -> None:
         key = self.table.current_key
         if key:
-            self.app.open_logs(self.frame.view.kind, key, previous=False)  # type: ignore[attr-defined]
+            self.n9s.open_logs(self.frame.view.kind, key, previous=False)
 
     @gated
     def action_previous_logs(self) -> None:
         key = self.table.current_key
         if key:
-            self.app.open_logs(self.frame.view.kind, key, previous=True)  # type: ignore[attr-defined]
+            self.n9s.open_logs(self.frame.view.kind, key, previous=True)
 
     @gated
     def action_shell(self) -> None:
         key = self.table.current_key
         if key:
-            self.app.open_shell(self.frame.view.kind, key)  # type: ignore[attr-defined]
+            self.n9s.open_shell(self.frame.view.kind, key)
 
     @gated
     def action_attach(self) -> None:
         key = self.table.current_key
         if key:
-            self.app.open_attach(key)  # type: ignore[attr-defined]
+            self.n9s.open_attach(key)
 
     @gated
     def action_exec_once(self) -> None:
         key = self.table.current_key
         if key:
-            self.app.open_exec_once(key)  # type: ignore[attr-defined]
+            self.n9s.open_exec_once(key)
 
     @gated
     def action_kill(self) -> None:
         keys = self.selected_keys()
         if keys:
-            self.app.confirm_kill(self.frame.view.kind, keys)  # type: ignore[attr-defined]
+            self.n9s.confirm_kill(self.frame.view.kind, keys)
 
     @gated
     def action_delete(self) -> None:
         keys = self.selected_keys()
         if keys:
-            self.app.confirm_delete(self.frame.view.kind, keys)  # type: ignore[attr-defined]
+            self.n9s.confirm_delete(self.frame.view.kind, keys)

@@ -75,7 +75,7 @@ class ContainerDetailScreen(Keyed, N9sScreen):
     @work(thread=True, exclusive=True, exit_on_error=False)
     def load(self, row) -> None:
         # The status facts (mounts, snapshot, log path) hold while the container keeps its state: fetched once.
-        detail = container_detail(self.app.collector, row, self._facts)  # type: ignore[attr-defined]
+        detail = container_detail(self.n9s.collector, row, self._facts)
         self._facts = detail.facts
         self.app.call_from_thread(self._draw, detail)
 
@@ -85,15 +85,15 @@ class ContainerDetailScreen(Keyed, N9sScreen):
 
     @gated
     def action_logs(self) -> None:
-        self.app.open_logs("container", self.container_id, previous=False)  # type: ignore[attr-defined]
+        self.n9s.open_logs("container", self.container_id, previous=False)
 
     @gated
     def action_describe(self) -> None:
-        self.app.open_describe("container", self.container_id)  # type: ignore[attr-defined]
+        self.n9s.open_describe("container", self.container_id)
 
     @gated
     def action_shell(self) -> None:
-        self.app.open_shell("container", self.container_id)  # type: ignore[attr-defined]
+        self.n9s.open_shell("container", self.container_id)
 
     @gated
     def action_end_exec(self) -> None:

@@ -4,11 +4,19 @@ offered, what is marked and what a refused key says cannot disagree."""
 from __future__ import annotations
 
 import functools
-from typing import Any, Callable, ClassVar
+from typing import TYPE_CHECKING, Any, Callable, ClassVar
 
 from textual.binding import Binding
 
 from n9s.core.keys import OFFERED, KeyAction, KeyState, Session, key_state, session_of
+from n9s.ui.app_api import app_api
+
+if TYPE_CHECKING:
+    from textual.screen import Screen
+
+    _ScreenBase = Screen[Any]  # the mixin always sits on a screen: it may use the screen's members
+else:
+    _ScreenBase = object
 
 
 def bindings(actions: tuple[KeyAction, ...]) -> list[Binding]:
@@ -16,7 +24,7 @@ def bindings(actions: tuple[KeyAction, ...]) -> list[Binding]:
             for a in actions]
 
 
-class Keyed:
+class Keyed(_ScreenBase):
     """A screen whose keys come from the registry. `key_kind` is the kind of row its actions apply to."""
 
     KEYS: ClassVar[tuple[KeyAction, ...]] = ()
@@ -32,25 +40,25 @@ class Keyed:
         entry = self.registered(action)
         if entry is None:
             return OFFERED
-        return key_state(entry, self.key_kind, session_of(self.app))  # type: ignore[attr-defined]
+        return key_state(entry, self.key_kind, session_of(self.app))
 
     def refuse(self, action: str) -> bool:
         """True when `action` may not run now; the user is told why in one line."""
         state = self.key_state(action)
         if state.refused:
-            self.notify(state.why, severity="warning", timeout=6, markup=False)  # type: ignore[attr-defined]
+            self.notify(state.why, severity="warning", timeout=6, markup=False)
         return state.refused
 
     def follow_session(self) -> None:
         """The footer shows what this session can do: redraw it when that changed (the API connected, the
         runtime went away)."""
-        session = session_of(self.app)  # type: ignore[attr-defined]
+        session = session_of(self.app)
         if session != self._session:
             self._session = session
-            self.refresh_bindings()  # type: ignore[attr-defined]
+            self.refresh_bindings()
 
     def action_help(self) -> None:
-        self.app.open_help()  # type: ignore[attr-defined]
+        app_api(self.app).open_help()
 
 
 def gated(method: Callable[..., Any]) -> Callable[..., Any]:
