@@ -12,7 +12,7 @@ HEADLESS = [
     "n9s.sources.log_follow", "n9s.sources.log_lines", "n9s.sources.kube_watch", "n9s.sources.kube_config",
     "n9s.model.api_side", "n9s.model.kube_join", "n9s.model.remote", "n9s.render.events", "n9s.api_logs",
     "n9s.sources.exec", "n9s.config", "n9s.exit_signals", "n9s.daemon_pool", "n9s.hangup_watch", "n9s.keys", "n9s.failures", "n9s.paths",
-    "n9s.daemon_threads",
+    "n9s.daemon_threads", "n9s.clock", "n9s.demo.fixed_picture",
 ]
 
 
