@@ -90,8 +90,13 @@ async def on_logs(pilot) -> None:
     assert await wait_for(pilot, lambda: isinstance(app.screen, LogsScreen)), "no logs screen"
     view = app.screen.query_one(LogView)
     await pilot.press("t")  # with timestamps
+    last = "GET /healthz 200 0.3ms"
     assert await wait_for(pilot, lambda: view.source.complete and view.row_count == LOG_ROWS
-                          and view.show_timestamps), f"the log never loaded: {view.status_text()}"
+                          and view.show_timestamps and last in "\n".join(view.visible_text())), \
+        f"the log never loaded: {view.status_text()}"
+    shown = "\n".join(view.visible_text())
+    assert "user agent curl/8.5 with a clear screen in it" in shown  # the sequences are gone, the text is not
+    assert "\x1b" not in shown and "pwned" not in shown
 
 
 async def on_help(pilot) -> None:
