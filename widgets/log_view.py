@@ -36,6 +36,7 @@ from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
+from n9s.core import clock
 from n9s.core.paths import open_private
 from n9s.core.sanitize import sanitize_label, sanitize_text
 from n9s.sources.errors import SourceError
@@ -728,7 +729,7 @@ class LogView(ScrollView, can_focus=True):
 
     def since(self, seconds: float, *, now_ns: int | None = None) -> None:
         """Presets 2-6: only lines written in the last ``seconds`` (and follow)."""
-        target = (now_ns if now_ns is not None else time.time_ns()) - int(seconds * 1e9)
+        target = (now_ns if now_ns is not None else clock.now_ns()) - int(seconds * 1e9)
         gen = self._gen
 
         def seek() -> None:

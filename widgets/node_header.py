@@ -7,6 +7,7 @@ from rich.text import Text
 from textual.timer import Timer
 from textual.widgets import Static
 
+from n9s.core import clock
 from n9s.model.picture import NOT_ANSWERING, NodePicture
 from n9s.render import format as fmt
 from n9s.core.sanitize import sanitize_label
@@ -125,7 +126,7 @@ class NodeHeader(Static):
         slow_after = max(SLOW_REFRESH_S, interval)
         if running is not None and running >= slow_after:
             return 1.0
-        due = picture.taken_at + interval + OVERDUE_GRACE_S - time.time()
+        due = picture.taken_at + interval + OVERDUE_GRACE_S - clock.now()
         if running is not None:
             due = min(due, slow_after - running)
         return 1.0 if due <= 0 else due + 0.01  # just past the moment, so the age shown is already overdue
@@ -137,7 +138,7 @@ class NodeHeader(Static):
 
     def redraw(self) -> None:
         interval, running = self._refresh_timing()
-        text = header_text(self.picture, time.time(), self.readonly, refresh_running_s=running, interval_s=interval)
+        text = header_text(self.picture, clock.now(), self.readonly, refresh_running_s=running, interval_s=interval)
         shown = (text.plain, tuple(text.spans))
         if shown == self._shown:
             return

@@ -15,6 +15,7 @@ from dataclasses import replace
 from typing import Any, Callable
 
 from n9s.sources.errors import NotAnswering, PermissionDenied, SourceError, Unreachable
+from n9s.sources.procs import ProcessRow, process_tree
 from n9s.model.collect.assembly import Assembly
 from n9s.model.collect.health import HealthBook
 from n9s.model.collect.known import EXIT_SETTLE_S, KnownContainers
@@ -193,6 +194,10 @@ class Collector(PictureSource):
         if known is None or known.location is None:
             return None
         return self._sampler.full_figures(container_id, known.location)
+
+    def processes(self, pid: int) -> list[ProcessRow]:
+        """The runtime's tasks are processes of this machine: their tree as /proc shows it."""
+        return process_tree(pid)
 
     # ---- the refresh ----
     def refresh(self, *, snapshots: bool = False, images: bool = False, tasks: bool = False,

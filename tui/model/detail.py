@@ -5,7 +5,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from n9s.sources.errors import SourceError
-from n9s.sources.procs import ProcessRow, process_tree
+from n9s.sources.procs import ProcessRow
 from n9s.model.picture import ContainerRow, ExecRow, Figures
 from n9s.model.seams import PictureSource
 
@@ -68,7 +68,7 @@ def container_detail(collector: PictureSource, row: ContainerRow, facts: StatusF
         if full is not None:
             figures = _with_rate(full, row.figures)
     if row.pid:
-        processes = tuple(process_tree(row.pid))
+        processes = tuple(collector.processes(row.pid))
     execs: tuple[ExecRow, ...] = ()
     if row.state == "RUNNING" and hasattr(collector, "execs_of"):
         execs = tuple(collector.execs_of(row.id))

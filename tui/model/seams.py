@@ -22,6 +22,7 @@ if TYPE_CHECKING:
         Task,
     )
     from n9s.sources.cri import Container, ContainerStatus, Image, PodSandbox, RuntimeStatus, RuntimeVersion
+    from n9s.sources.procs import ProcessRow
     from n9s.model.picture import Figures, NodePicture, SourceHealth
 
 
@@ -150,3 +151,7 @@ class PictureSource(Protocol):
     def full_figures(self, container_id: str) -> Figures | None:
         """Every cgroup figure of a running container (the detail view), or None when none can be read."""
         return None
+
+    def processes(self, pid: int) -> list[ProcessRow]:
+        """The process tree under ``pid`` (the detail view); empty where the node's processes cannot be seen."""
+        return []

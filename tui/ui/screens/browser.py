@@ -1,7 +1,6 @@
 """The main screen: one resource table at a time, K9s navigation (`:` views, `/` filter, Enter, esc, sort)."""
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass, replace
 
 from rich.text import Text
@@ -15,7 +14,7 @@ from n9s.widgets.node_header import NodeHeader
 from n9s.widgets.prompt_input import PromptInput
 from n9s.widgets.resource_table import ResourceTable
 
-from n9s.core import keys
+from n9s.core import clock, keys
 from n9s.render.filtering import RowFilter
 from n9s.model.picture import NodePicture
 from n9s.render.table import Row, sort_rows
@@ -126,7 +125,7 @@ class BrowserScreen(Keyed, N9sScreen):
         if cached is not None and cached[0] is self.picture and cached[1] == key:
             rows = cached[2]
         else:
-            rows = frame.view.render(self.picture, time.time(), frame.context, self._render_memo)
+            rows = frame.view.render(self.picture, clock.now(), frame.context, self._render_memo)
             if frame.sort_index is not None:
                 rows = sort_rows(rows, frame.sort_index, frame.reverse)
             self._rendered = (self.picture, key, rows)

@@ -1,8 +1,6 @@
 """Enter on a container: its figures with sparklines, process tree, labels, mounts, snapshot and log path."""
 from __future__ import annotations
 
-import time
-
 from rich.console import Group
 from rich.table import Table
 from rich.text import Text
@@ -14,7 +12,7 @@ from textual.widgets import Static
 from n9s.widgets.footer import Footer
 from n9s.widgets.node_header import NodeHeader
 
-from n9s.core import keys
+from n9s.core import clock, keys
 from n9s.model.detail import ContainerDetail, container_detail
 from n9s.render.detail import detail_sections
 from n9s.core.sanitize import sanitize_label
@@ -24,7 +22,7 @@ from n9s.ui.screens.keyed import Keyed, bindings, gated
 
 def detail_renderable(d: ContainerDetail) -> Group:
     parts = []
-    for title, lines in detail_sections(d, time.time()):
+    for title, lines in detail_sections(d, clock.now()):
         table = Table(title=title, title_justify="left", show_header=False, expand=True, box=None, padding=(0, 1))
         table.add_column("what", style="bold", ratio=1, no_wrap=True)
         table.add_column("value", ratio=4)
