@@ -20,7 +20,7 @@ LATE_FLOOR_S = 3.0  # with very short intervals, one busy refresh is not "late" 
 # A refresh running longer than this (and longer than one interval) is shown as running, with its age.
 SLOW_REFRESH_S = 2.0
 # The picture's age is shown once the next refresh is this much overdue. A "refreshed Ns ago" ticking every second
-# said "fine" nearly all the time and cost two header repaints per refresh (bench: 2 ms of a 50-pod refresh's 17).
+# said "fine" nearly all the time and cost two header repaints per refresh (measured: docs/benchmarks.md).
 OVERDUE_GRACE_S = 1.0
 
 
@@ -105,7 +105,7 @@ class NodeHeader(Static):
     def _arm(self) -> None:
         """Wake when time alone can next change the text: when the picture falls overdue (a fresh picture shows no
         age) or a running refresh turns slow, then every second while either holds. A plain 1 s interval woke the
-        UI thread twice a refresh to find nothing to draw (bench, 50 pods: 0.8 ms of a 2 s refresh's CPU)."""
+        UI thread twice a refresh to find nothing to draw."""
         if self._wake is not None:
             self._wake.stop()
             self._wake = None
@@ -144,7 +144,7 @@ class NodeHeader(Static):
             return
         self._shown = shown
         # A layout pass re-renders the whole screen (the table's visible rows too): only ask for one when the
-        # header's height changes (bench: 0.6 % of a core at 500 pods).
+        # header's height changes.
         lines = text.plain.count("\n")
         self.update(text, layout=lines != self._lines)
         self._lines = lines
