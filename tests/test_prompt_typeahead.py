@@ -11,6 +11,13 @@ from pilot_helpers import wait_for
 from test_app_first_refresh import CountingCollector
 
 
+def pod_shells(shells: list) -> list:
+    """The kinds of the shells asked for, each checked to be on a pod of the view. The collector names its one
+    pod anew on every refresh (sb1, sb2, ...), and a refresh may land between the key and the check."""
+    assert all(kind != "pod" or key.startswith("sb") for kind, key in shells), shells
+    return [kind for kind, _key in shells]
+
+
 def app_with_shells() -> tuple[N9sApp, list]:
     """The pods view of a one-pod picture; `s` records the shell it would open."""
     collector = CountingCollector()
@@ -31,7 +38,7 @@ async def test_a_key_typed_behind_enter_reaches_the_table():
         for key, character in (("w", "w"), ("e", "e"), ("b", "b"), ("enter", "\r"), ("s", "s")):
             app.post_message(events.Key(key, character))
         assert await wait_for(pilot, lambda: shells != [])
-        assert shells == [("pod", app.picture.pods[0].id)]
+        assert pod_shells(shells) == ["pod"]
         assert app.screen.frame.filter == "web"  # not "webs"
         assert not app.screen.query_one(PromptInput).is_open
 
@@ -74,4 +81,4 @@ async def test_a_key_behind_the_command_acts_on_the_view_it_opened():
         post_burst(app, ":snap\rs:pods\rs")  # `s` does nothing on snapshots, opens a shell on pods
         assert await wait_for(pilot, lambda: shells != [])
         assert app.screen.frame.view.name == "pods"
-        assert shells == [("pod", app.picture.pods[0].id)]  # once: the first `s` was the snapshots view's
+        assert pod_shells(shells) == ["pod"]  # once: the first `s` was the snapshots view's
