@@ -35,7 +35,7 @@ def make_collector(address: str, namespace: str, pods_dir: str, api=None):
 
     cri = CriClient(address)
     ctd = ContainerdClient(address, namespace=namespace)
-    # cgroup files stay open between refreshes and are re-read with pread (a seventh of open+read+close);
+    # cgroup files stay open between refreshes and are re-read with pread (cheaper than reopening: docs/benchmarks.md);
     # the soft fd limit is raised toward the hard one first, and the reader keeps within it (see CgroupReader).
     raise_open_file_limit()
     return Collector(cri, ctd, CgroupReader(keep_open=True), pods_dir=pods_dir, api=api)

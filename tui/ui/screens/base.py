@@ -6,7 +6,7 @@ failed worker would pass silently unless the screen itself listens. These bases 
 """
 from __future__ import annotations
 
-from typing import TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from textual.screen import ModalScreen, Screen
 from textual.worker import Worker, WorkerState
@@ -15,14 +15,19 @@ from n9s.ui.app_api import AppApi, app_api
 
 ResultType = TypeVar("ResultType")
 
+if TYPE_CHECKING:
+    ScreenMixinBase = Screen[Any]  # a mixin here always sits on a screen: it may use the screen's members
+else:
+    ScreenMixinBase = object
 
-class ReportsWorkerErrors:
+
+class ReportsWorkerErrors(ScreenMixinBase):
     """Mixed into a screen: its workers' failures go to the app's one error path."""
 
     @property
     def n9s(self) -> AppApi:
         """The part of the app a screen may use."""
-        return app_api(self.app)  # type: ignore[attr-defined]  # a mixin: the screen it sits on has `app`
+        return app_api(self.app)
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         if event.state == WorkerState.ERROR:

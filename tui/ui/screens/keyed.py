@@ -4,19 +4,13 @@ offered, what is marked and what a refused key says cannot disagree."""
 from __future__ import annotations
 
 import functools
-from typing import TYPE_CHECKING, Any, Callable, ClassVar
+from typing import Any, Callable, ClassVar
 
 from textual.binding import Binding
 
 from n9s.core.keys import OFFERED, KeyAction, KeyState, Session, key_state, session_of
 from n9s.ui.app_api import app_api
-
-if TYPE_CHECKING:
-    from textual.screen import Screen
-
-    _ScreenBase = Screen[Any]  # the mixin always sits on a screen: it may use the screen's members
-else:
-    _ScreenBase = object
+from n9s.ui.screens.base import ScreenMixinBase
 
 
 def bindings(actions: tuple[KeyAction, ...]) -> list[Binding]:
@@ -24,7 +18,7 @@ def bindings(actions: tuple[KeyAction, ...]) -> list[Binding]:
             for a in actions]
 
 
-class Keyed(_ScreenBase):
+class Keyed(ScreenMixinBase):
     """A screen whose keys come from the registry. `key_kind` is the kind of row its actions apply to."""
 
     KEYS: ClassVar[tuple[KeyAction, ...]] = ()
